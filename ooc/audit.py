@@ -1,0 +1,190 @@
+"""The append-only, hash-chained audit trail: writing events, verifying, replaying, exporting.
+
+Each event's hash is SHA-256 over the previous event's hash and a canonical JSON serialisation
+of the event (sorted keys, no spaces, UTF-8), so editing, deleting or reordering any event of a
+case breaks the chain from that point on. The case row keeps the head of its chain and its
+version (the last sequence number), so removing the newest events is detected too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from ooc.calendar import to_utc
+from ooc.machine import WorkflowRegistry
+from ooc.models import AuditEvent, Case
+
+GENESIS = "0" * 64
+CREATE = "create"
+MIGRATE = "migrate_workflow"
+HASHED_FIELDS = ("case_id", "seq", "at", "actor", "role", "trigger", "track", "from_state",
+                 "to_state", "reason_code", "reason", "data", "workflow_name", "workflow_version")
+
+
+def iso_utc(at: datetime) -> str:
+    return to_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _payload(values: dict[str, Any]) -> dict[str, Any]:
+    payload = {name: values[name] for name in HASHED_FIELDS}
+    payload["at"] = iso_utc(payload["at"])
+    return payload
+
+
+def chain_hash(prev_hash: str, values: dict[str, Any]) -> str:
+    canonical = json.dumps(_payload(values), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+
+
+def new_event(*, prev_hash: str, **values: Any) -> AuditEvent:
+    """An event chained to `prev_hash`. The caller adds it to the session."""
+    values["at"] = to_utc(values["at"])
+    values.setdefault("reason_code", None)
+    values.setdefault("reason", None)
+    values.setdefault("from_state", None)
+    return AuditEvent(prev_hash=prev_hash, hash=chain_hash(prev_hash, values), **values)
+
+
+def record_entry(actor: str, at: datetime, form: dict[str, Any]) -> dict[str, Any]:
+    """What a transition's `records` keeps on the case: the form, who and when."""
+    return {**form, "by": actor, "at": iso_utc(at)}
+
+
+# --- verification ----------------------------------------------------------------------------
+
+_EVENT_COLUMNS = [getattr(AuditEvent, name) for name in HASHED_FIELDS] + [
+    AuditEvent.prev_hash, AuditEvent.hash]
+
+
+def _events_in_order(session: Session, case_ids: list[int] | None = None) -> Iterator[Any]:
+    query = select(*_EVENT_COLUMNS).order_by(AuditEvent.case_id, AuditEvent.seq)
+    if case_ids is not None:
+        query = query.where(AuditEvent.case_id.in_(case_ids))
+    yield from session.execute(query.execution_options(yield_per=5000))
+
+
+@dataclass
+class _CaseChain:
+    case_id: int
+    last_seq: int = 0
+    head: str = GENESIS
+
+
+def verify_trail(session: Session) -> tuple[int, int, list[str]]:
+    """Check every case's chain: (cases checked, events checked, problems in plain words)."""
+    heads = {cid: (version, head) for cid, version, head in
+             session.execute(select(Case.id, Case.version, Case.audit_head))}
+    problems: list[str] = []
+    events = 0
+    chains: dict[int, _CaseChain] = {}
+    for row in _events_in_order(session):
+        events += 1
+        values = row._asdict()
+        chain = chains.setdefault(row.case_id, _CaseChain(row.case_id))
+        where = f"Case {row.case_id}, event {row.seq} ({row.trigger})"
+        if row.seq != chain.last_seq + 1:
+            if row.seq > chain.last_seq + 1:
+                problems.append(f"Case {row.case_id}: events {chain.last_seq + 1} to "
+                                f"{row.seq - 1} are missing (deleted).")
+            else:
+                problems.append(f"{where}: sequence number out of order.")
+        if row.prev_hash != chain.head:
+            problems.append(f"{where}: does not follow the event before it "
+                            "(an earlier event was edited, deleted or reordered).")
+        if chain_hash(row.prev_hash, values) != row.hash:
+            problems.append(f"{where}: its contents were changed after it was written.")
+        chain.last_seq, chain.head = row.seq, row.hash
+    for case_id, (version, head) in heads.items():
+        chain = chains.get(case_id)
+        if chain is None:
+            problems.append(f"Case {case_id}: has no audit events at all (all deleted).")
+        elif chain.last_seq < version:
+            problems.append(f"Case {case_id}: the case is at version {version} but its trail "
+                            f"ends at event {chain.last_seq} (the newest events were deleted).")
+        elif chain.head != head:
+            problems.append(f"Case {case_id}: the last event does not match the case record "
+                            "(an event was edited or the case record changed).")
+    for case_id in sorted(set(chains) - set(heads)):
+        problems.append(f"Case {case_id}: has audit events but no case record (case deleted).")
+    return len(heads), events, problems
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """A case's workflow state as rebuilt from its events alone."""
+
+    workflow_version: int = 0
+    states: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    case_manager: str | None = None
+    version: int = 0
+    audit_head: str = GENESIS
+
+
+def replay(registry: WorkflowRegistry, events: Iterable[AuditEvent]) -> Snapshot:
+    """Fold a case's events (in sequence order) into its state."""
+    snap = Snapshot()
+    for e in events:
+        snap.version, snap.audit_head = e.seq, e.hash
+        if e.trigger == CREATE:
+            snap.workflow_version = e.workflow_version
+            snap.states = dict(e.data["initial"])
+        elif e.trigger == MIGRATE:
+            snap.workflow_version = e.workflow_version
+            snap.states = {track: pair[1] for track, pair in e.data["states"].items()}
+        else:
+            definition = registry.get(e.workflow_name, e.workflow_version)
+            transition = definition.transition(e.from_state, e.trigger)
+            snap.states[e.track] = e.to_state
+            if transition and transition.records:
+                snap.data[transition.records] = record_entry(e.actor, e.at, e.data)
+            if transition and transition.assigns == "case_manager":
+                snap.case_manager = e.actor
+    return snap
+
+
+def case_events(session: Session, case_id: int) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq)
+    return list(session.scalars(query))
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def export_events(session: Session, out: IO[str]) -> int:
+    """Write every event as one JSON object per line; returns how many."""
+    count = 0
+    for row in _events_in_order(session):
+        record = {
+            "case_id": row.case_id,
+            "seq": row.seq,
+            "at": iso_utc(row.at),
+            "actor": row.actor,
+            "role": row.role,
+            "trigger": row.trigger,
+            "track": row.track,
+            "from_state": row.from_state,
+            "to_state": row.to_state,
+            "reason_code": row.reason_code,
+            "reason": row.reason,
+            "data": row.data,
+            "workflow_name": row.workflow_name,
+            "workflow_version": row.workflow_version,
+            "prev_hash": row.prev_hash,
+            "hash": row.hash,
+        }
+        out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        count += 1
+    return count

@@ -1,0 +1,66 @@
+"""Working days in England and Wales, and local (Europe/London) dates of UTC instants.
+
+A working day is Monday to Friday, except England and Wales bank holidays (including substitute
+days), which come from the `holidays` library rather than a hand-typed list.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def local_date(at: datetime) -> date:
+    """The Europe/London date of an instant (naive datetimes are taken as UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(LONDON).date()
+
+
+def to_utc(at: datetime) -> datetime:
+    """An aware UTC instant (naive datetimes are taken as UTC), as instants are stored."""
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    return at.astimezone(UTC)
+
+
+class WorkingDayCalendar:
+    def __init__(self, bank_holidays: holidays.HolidayBase | None = None):
+        # England and Wales share their bank holidays; "ENG" is the library's name for both.
+        self._bank_holidays = bank_holidays or holidays.country_holidays("GB", subdiv="ENG")
+        self.is_working_day = lru_cache(maxsize=8192)(self._is_working_day)
+
+    def _is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._bank_holidays
+
+    def bank_holiday_name(self, day: date) -> str | None:
+        return self._bank_holidays.get(day)
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The n-th working day after `start` (`start` itself is day 0, whatever day it is)."""
+        if n < 0:
+            raise ValueError("n must not be negative")
+        day = start
+        while n:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                n -= 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end`; negative when `end` is earlier."""
+        if end < start:
+            return -self.working_days_between(end, start)
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_working_day(day)
+        return count
+
+
+ENGLAND_AND_WALES = WorkingDayCalendar()

@@ -1,0 +1,116 @@
+"""Database engines, the schema (through Alembic) and the unit of work.
+
+SQLite is the embedded default, in WAL mode with synchronous=FULL so that a committed transition
+survives a power cut; PostgreSQL is the production database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session, create_engine
+
+from ooc.errors import DatabaseUnavailable
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SQLITE_PRAGMAS = {
+    "journal_mode": "WAL",
+    "synchronous": "FULL",
+    "foreign_keys": "ON",
+    "busy_timeout": "10000",
+}
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "the configured database"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine for `url`, with the pragmas every SQLite connection needs."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise DatabaseUnavailable(
+            f"'{url}' is not a database URL. Use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user@host/dbname.") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            folder = Path(database).parent
+            if not folder.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _set_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            for name, value in SQLITE_PRAGMAS.items():
+                cursor.execute(f"PRAGMA {name}={value}")
+            cursor.close()
+
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        # psycopg 3 is the driver this project installs.
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseUnavailable with a plain message when the database cannot be reached."""
+    try:
+        with engine.connect():
+            pass
+    except (OperationalError, DBAPIError) as e:
+        reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
+        raise DatabaseUnavailable(
+            f"Cannot reach the database at {safe_url(str(engine.url))}: {reason}. Check that "
+            "the database server is running and that OOC_DATABASE_URL is right.") from None
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Create the schema, or bring it up to date, through the Alembic migrations."""
+    from alembic import command
+
+    check_connection(engine)
+    command.upgrade(alembic_config(engine), "head")
+
+
+def schema_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("cases")
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """The one commit point: commit when the block succeeds, roll everything back if it fails."""
+    with Session(engine) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

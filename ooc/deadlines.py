@@ -1,0 +1,140 @@
+"""Deadlines: rows opened, met and cancelled by transitions, as the workflow's rules say.
+
+They are database rows, never timers, so a restart loses nothing and any process can list what
+is due or overdue for a given `now`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar, to_utc, local_date
+from ooc.definitions import DeadlineRule, Definition, Transition
+from ooc.guards import GuardContext, holds
+from ooc.machine import WorkflowRegistry
+from ooc.models import Case, Deadline
+
+
+def due_date(rule: DeadlineRule, start: date, calendar: WorkingDayCalendar) -> date:
+    if rule.working_days is not None:
+        return calendar.add_working_days(start, rule.working_days)
+    return start + timedelta(weeks=rule.weeks or 0)
+
+
+def _open(case_id: int, rule: DeadlineRule, start: date, calendar: WorkingDayCalendar) -> Deadline:
+    return Deadline(case_id=case_id, name=rule.name, started_on=start,
+                    due_on=due_date(rule, start, calendar))
+
+
+def open_referral_deadlines(session: Session, *, definition: Definition, case: Case,
+                            calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> None:
+    """Deadlines that run from referral dates (the first of `from_fields` that is present)."""
+    for rule in definition.deadlines:
+        start = next((getattr(case, f) for f in rule.from_fields if getattr(case, f)), None)
+        if start is not None:
+            session.add(_open(case.id, rule, start, calendar))
+
+
+def _touches(rule: DeadlineRule, definition: Definition, t: Transition, from_state: str,
+             to_state: str) -> bool:
+    moved = from_state != to_state
+    return (t.trigger in rule.met_by or t.trigger == rule.from_trigger
+            or (moved and rule.from_entering in (from_state, to_state))
+            or definition.is_terminal(to_state))
+
+
+def update_deadlines(session: Session, *, definition: Definition, case: Case, ctx: GuardContext,
+                     transition: Transition, from_state: str, to_state: str, now: datetime,
+                     calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> None:
+    """Meet, open and cancel the case's deadlines for a transition that just happened."""
+    rules = [r for r in definition.deadlines
+             if _touches(r, definition, transition, from_state, to_state)]
+    if not rules:
+        return
+    at, today = to_utc(now), local_date(now)
+    rows = list(session.scalars(select(Deadline).where(Deadline.case_id == case.id)))
+    moved = from_state != to_state
+    for rule in rules:
+        mine = [d for d in rows if d.name == rule.name]
+        still_open = [d for d in mine if d.met_at is None and d.cancelled_at is None]
+        if transition.trigger in rule.met_by:
+            for d in still_open:
+                d.met_at = at
+            if still_open and rule.repeats and not definition.is_terminal(to_state):
+                session.add(_open(case.id, rule, today, calendar))
+            still_open = []
+        if transition.trigger == rule.from_trigger and not mine and (
+                rule.when is None or holds(rule.when, ctx)):
+            session.add(_open(case.id, rule, today, calendar))
+        if moved and rule.from_entering == to_state:
+            session.add(_open(case.id, rule, today, calendar))
+        leaving = moved and rule.from_entering == from_state
+        if leaving or definition.is_terminal(to_state):
+            for d in still_open:
+                d.cancelled_at = at
+
+
+@dataclass(frozen=True)
+class DeadlineStatus:
+    case_id: int
+    police_reference: str
+    child_name: str
+    case_state: str
+    case_manager: str | None
+    name: str
+    label: str
+    due_on: date
+    working_days_left: int  # negative: overdue by that many working days
+
+    @property
+    def overdue(self) -> bool:
+        return self.working_days_left < 0
+
+    def describe(self) -> str:
+        if self.working_days_left < 0:
+            n = -self.working_days_left
+            return f"overdue by {n} working day{'s' if n != 1 else ''}"
+        if self.working_days_left == 0:
+            return "due today"
+        n = self.working_days_left
+        return f"{n} working day{'s' if n != 1 else ''} left"
+
+
+def list_open_deadlines(session: Session, *, registry: WorkflowRegistry,
+                        now: datetime, overdue_only: bool = False,
+                        case_manager: str | None = None,
+                        calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> list[DeadlineStatus]:
+    """Open deadlines of open cases, most urgent first, with working days left at `now`."""
+    today = local_date(now)
+    query = (
+        select(Deadline, Case)
+        .join(Case, Case.id == Deadline.case_id)
+        .where(Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+        .order_by(Deadline.due_on, Deadline.case_id)
+    )
+    if overdue_only:
+        query = query.where(Deadline.due_on < today)
+    if case_manager is not None:
+        query = query.where(Case.case_manager == case_manager)
+    statuses = []
+    for deadline, case in session.execute(query):
+        definition = registry.get(case.workflow_name, case.workflow_version)
+        if definition.is_terminal(case.state):
+            continue
+        rule = next((r for r in definition.deadlines if r.name == deadline.name), None)
+        statuses.append(DeadlineStatus(
+            case_id=case.id,
+            police_reference=case.police_reference,
+            child_name=case.child_name,
+            case_state=definition.states[case.state].label,
+            case_manager=case.case_manager,
+            name=deadline.name,
+            label=rule.label if rule else deadline.name,
+            due_on=deadline.due_on,
+            working_days_left=calendar.working_days_between(today, deadline.due_on),
+        ))
+    return statuses

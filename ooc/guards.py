@@ -1,0 +1,285 @@
+"""Named guards the workflow files refer to.
+
+A guard answers None when its condition holds, or a sentence saying what is missing and how to
+put it right. Guards that read the submitted form are skipped when the engine only asks which
+actions are available (there is no form yet); they are checked when the action is submitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from ooc.models import Case, PanelMeeting, User
+
+if TYPE_CHECKING:
+    from ooc.definitions import Definition
+
+
+@dataclass
+class GuardContext:
+    definition: Definition
+    case: Case
+    actor: User | None = None
+    # The submitted (already type-checked) form, or None when only asking what is available.
+    form: dict[str, Any] | None = None
+    session: Session | None = None
+
+    def field(self, name: str) -> Any:
+        return (self.form or {}).get(name)
+
+    def record(self, name: str) -> dict[str, Any] | None:
+        return (self.case.data or {}).get(name)
+
+
+Guard = Callable[[GuardContext], str | None]
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    check: Guard
+    uses_form: bool
+
+
+GUARDS: dict[str, GuardSpec] = {}
+
+
+def guard(*, uses_form: bool = False) -> Callable[[Guard], Guard]:
+    def register(check: Guard) -> Guard:
+        GUARDS[check.__name__] = GuardSpec(check, uses_form)
+        return check
+
+    return register
+
+
+def evaluate(names: tuple[str, ...], ctx: GuardContext) -> list[str]:
+    """The messages of every guard in `names` that does not hold (form guards need a form)."""
+    problems = []
+    for name in names:
+        spec = GUARDS[name]
+        if spec.uses_form and ctx.form is None:
+            continue
+        message = spec.check(ctx)
+        if message:
+            problems.append(message)
+    return problems
+
+
+def holds(name: str, ctx: GuardContext) -> bool:
+    return not GUARDS[name].check(ctx)
+
+
+def age_on(born: date, on: date) -> int:
+    """Whole years of age on a date."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _outcome_label(ctx: GuardContext, code: str) -> str:
+    outcome = ctx.definition.outcomes.get(code)
+    return outcome.label if outcome else code
+
+
+# --- the referral ---------------------------------------------------------------------------
+
+
+@guard(uses_form=True)
+def aged_10_to_17_at_offence(ctx: GuardContext) -> str | None:
+    born, offence = ctx.field("date_of_birth"), ctx.field("offence_date")
+    if born is None or offence is None:
+        return None
+    age = age_on(born, offence)
+    if 10 <= age <= 17:
+        return None
+    return (
+        f"The child was {age} on the date of the offence; out-of-court disposals are for "
+        "children aged 10 to 17. Check the date of birth and the offence date."
+    )
+
+
+@guard(uses_form=True)
+def offence_not_after_referral(ctx: GuardContext) -> str | None:
+    offence, referred = ctx.field("offence_date"), ctx.field("referral_date")
+    if offence is None or referred is None or offence <= referred:
+        return None
+    return (
+        f"The offence date ({offence:%d %B %Y}) is after the referral date "
+        f"({referred:%d %B %Y}). Check both dates."
+    )
+
+
+# --- victims ----------------------------------------------------------------------------------
+
+
+@guard()
+def has_no_victim(ctx: GuardContext) -> str | None:
+    return "The case has an identified victim." if ctx.case.has_victim else None
+
+
+@guard()
+def victim_contactable(ctx: GuardContext) -> str | None:
+    if not ctx.case.has_victim:
+        return "There is no identified victim on this case."
+    if ctx.case.victim_opted_out:
+        return "The victim asked not to be contacted."
+    return None
+
+
+@guard(uses_form=True)
+def victim_views_given_or_reason(ctx: GuardContext) -> str | None:
+    if ctx.field("views") or ctx.field("reason_not_obtained"):
+        return None
+    return "Record the victim's views, or why they could not be obtained."
+
+
+@guard(uses_form=True)
+def victim_views_or_reason(ctx: GuardContext) -> str | None:
+    if not ctx.case.has_victim or ctx.record("victim_views") or ctx.field("victim_views_reason"):
+        return None
+    return (
+        "The victim's views have not been recorded. Ask the victim worker to record them, or "
+        "give the reason they could not be obtained."
+    )
+
+
+@guard()
+def victim_work_done(ctx: GuardContext) -> str | None:
+    if not ctx.case.has_victim:
+        return None
+    if not ctx.record("rj_decision"):
+        return (
+            "The case has a victim: the victim worker must record whether restorative justice "
+            "is offered, with reasons, before the case can close."
+        )
+    if not ctx.case.victim_opted_out and not ctx.record("victim_informed"):
+        return "The victim must be told the outcome before the case can close."
+    return None
+
+
+# --- assessment -------------------------------------------------------------------------------
+
+RISK_LEVELS_NEEDING_CONTINGENCY = {"medium", "high", "very_high"}
+
+
+@guard(uses_form=True)
+def contingency_plan_where_risk(ctx: GuardContext) -> str | None:
+    if ctx.field("risk_to_others") in RISK_LEVELS_NEEDING_CONTINGENCY and not ctx.field(
+        "contingency_plan"
+    ):
+        return "Add a contingency plan: the risk of harm to others is medium or above."
+    return None
+
+
+@guard(uses_form=True)
+def parent_views_or_reason(ctx: GuardContext) -> str | None:
+    if ctx.field("parent_views") or ctx.field("parent_views_reason"):
+        return None
+    return "Record the parent's or carer's views, or why they were not obtained."
+
+
+@guard()
+def not_assessment_author(ctx: GuardContext) -> str | None:
+    assessment = ctx.record("assessment")
+    if ctx.actor and assessment and assessment.get("by") == ctx.actor.username:
+        return "You wrote this assessment, so a different manager must countersign it."
+    return None
+
+
+@guard()
+def assessment_countersigned(ctx: GuardContext) -> str | None:
+    if ctx.record("countersignature"):
+        return None
+    return "The assessment must be countersigned by a manager before the panel can decide."
+
+
+# --- the panel decision -----------------------------------------------------------------------
+
+
+@guard(uses_form=True)
+def quorate_panel(ctx: GuardContext) -> str | None:
+    meeting_id = ctx.field("meeting_id")
+    if meeting_id is None or ctx.session is None:
+        return None
+    meeting = ctx.session.get(PanelMeeting, meeting_id)
+    if meeting is None:
+        return f"Panel meeting {meeting_id} does not exist. Choose a meeting from the list."
+    problems = ctx.definition.quorum.problems(meeting.agencies_present)
+    if not problems:
+        return None
+    return f"The panel meeting on {meeting.held_on:%d %B %Y} is not quorate: {'; '.join(problems)}."
+
+
+@guard(uses_form=True)
+def deviation_rationale_when_departing(ctx: GuardContext) -> str | None:
+    outcome = ctx.field("outcome")
+    indicated = ctx.definition.gravity.get(ctx.case.gravity_score, ())
+    if outcome is None or outcome in indicated or ctx.field("deviation_rationale"):
+        return None
+    indicated_text = " or ".join(_outcome_label(ctx, code) for code in indicated)
+    return (
+        f"The gravity score of {ctx.case.gravity_score} indicates {indicated_text}. Give the "
+        f"reason for deciding {_outcome_label(ctx, outcome)} instead."
+    )
+
+
+@guard(uses_form=True)
+def admission_when_outcome_needs_it(ctx: GuardContext) -> str | None:
+    outcome = ctx.definition.outcomes.get(ctx.field("outcome"))
+    if outcome and outcome.admission_required and not ctx.field("admission"):
+        return f"{outcome.label} can only be given when the child has admitted the offence."
+    return None
+
+
+@guard(uses_form=True)
+def consent_and_conditions_when_outcome_needs_them(ctx: GuardContext) -> str | None:
+    outcome = ctx.definition.outcomes.get(ctx.field("outcome"))
+    if outcome is None:
+        return None
+    missing = []
+    if outcome.consent_required and not ctx.field("consent_signed"):
+        missing.append("the child's signed consent")
+    if outcome.conditions_required and not ctx.field("conditions"):
+        missing.append("the conditions")
+    if not missing:
+        return None
+    return f"{outcome.label} needs {' and '.join(missing)} to be recorded."
+
+
+@guard()
+def decision_recorded(ctx: GuardContext) -> str | None:
+    return None if ctx.record("decision") else "The panel has not decided the outcome yet."
+
+
+@guard()
+def not_decision_recorder(ctx: GuardContext) -> str | None:
+    decision = ctx.record("decision")
+    if ctx.actor and decision and decision.get("by") == ctx.actor.username:
+        return "You recorded this decision, so a different manager must sign it off."
+    return None
+
+
+@guard()
+def decision_ends_case(ctx: GuardContext) -> str | None:
+    decision = ctx.record("decision") or {}
+    outcome = ctx.definition.outcomes.get(decision.get("outcome"))
+    if outcome is not None and not outcome.intervention:
+        return None
+    return "The decided outcome leads to an intervention."
+
+
+# --- closure ----------------------------------------------------------------------------------
+
+
+@guard(uses_form=True)
+def feedback_or_declined(ctx: GuardContext) -> str | None:
+    missing = []
+    if not (ctx.field("child_feedback") or ctx.field("child_declined_feedback")):
+        missing.append("the child's feedback on the service, or that they declined to give it")
+    if not (ctx.field("parent_feedback") or ctx.field("parent_declined_feedback")):
+        missing.append(
+            "the parent's or carer's feedback on the service, or that they declined to give it"
+        )
+    return f"Record {' and '.join(missing)}." if missing else None

@@ -1,0 +1,157 @@
+"""Database tables. Instants are aware UTC datetimes; dates are local (Europe/London) dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+# JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_column(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(JSONType, nullable=False), **kwargs)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(max_length=200)
+    roles: list[str] = json_column(default_factory=list)
+    team: str | None = Field(default=None, max_length=100)
+    active: bool = True
+    password_hash: str | None = Field(default=None, max_length=300)
+    is_demo: bool = False
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+# The referral columns a workflow's referral form may fill. Figures are computed from them, so
+# they are real columns rather than free-form data.
+REFERRAL_COLUMNS = (
+    "police_reference",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "ethnicity",
+    "looked_after",
+    "offence_date",
+    "offence_description",
+    "offence_category",
+    "gravity_score",
+    "admission",
+    "previous_formal_outcomes",
+    "referral_date",
+    "bail_date",
+    "has_victim",
+    "victim_opted_out",
+)
+
+
+# The column holding each track's state.
+TRACK_COLUMNS = {"main": "state", "victim": "victim_state"}
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_workflow_state", "workflow_name", "workflow_version", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_name: str = Field(max_length=64)
+    workflow_version: int
+    state: str = Field(index=True, max_length=64)
+    victim_state: str = Field(max_length=64)
+    # Optimistic concurrency: equals the sequence number of the case's last audit event.
+    version: int = 1
+    audit_head: str = Field(max_length=64)
+    case_manager: str | None = Field(default=None, index=True, max_length=64)
+    created_at: datetime
+    updated_at: datetime
+    # What the transitions recorded (assessment, decision, ...), keyed by the definition's
+    # `records` names, each with who recorded it and when.
+    data: dict[str, Any] = json_column(default_factory=dict)
+
+    police_reference: str = Field(unique=True, max_length=64)
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    date_of_birth: date
+    sex: str = Field(max_length=20)
+    ethnicity: str = Field(max_length=8)
+    looked_after: bool = False
+    offence_date: date
+    offence_description: str = Field(max_length=300)
+    offence_category: str = Field(max_length=64)
+    gravity_score: int
+    admission: bool = False
+    previous_formal_outcomes: int = 0
+    referral_date: date = Field(index=True)
+    bail_date: date | None = None
+    has_victim: bool = False
+    victim_opted_out: bool = False
+
+    @property
+    def child_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class AuditEvent(SQLModel, table=True):
+    """One row per thing that happened to a case; append-only and hash-chained per case."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_audit_events_case_seq"),
+        Index("ix_audit_events_trigger_at", "trigger", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    seq: int
+    at: datetime
+    actor: str = Field(max_length=64)
+    role: str = Field(max_length=64)
+    trigger: str = Field(max_length=64)
+    track: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str = Field(max_length=64)
+    reason_code: str | None = Field(default=None, max_length=64)
+    reason: str | None = None
+    data: dict[str, Any] = json_column(default_factory=dict)
+    workflow_name: str = Field(max_length=64)
+    workflow_version: int
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Deadline(SQLModel, table=True):
+    """A milestone due on a case. Open while neither met nor cancelled."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_open_due", "met_at", "cancelled_at", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    name: str = Field(max_length=64)
+    started_on: date
+    due_on: date
+    met_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
+class PanelMeeting(SQLModel, table=True):
+    __tablename__ = "panel_meetings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    held_on: date = Field(index=True)
+    chair: str = Field(max_length=64)
+    agencies_present: list[str] = json_column(default_factory=list)
+    created_at: datetime

@@ -1,0 +1,285 @@
+"""The transition service: the one way a case is created or moved.
+
+Each call checks the role, the form and the guards before anything is written, then writes the
+new state, the case's recorded data, one audit event and the deadline changes, and flushes. It
+never commits: the caller owns the transaction (see `ooc.db.unit_of_work`), so an error anywhere
+leaves the case exactly as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from ooc.audit import CREATE, GENESIS, new_event, record_entry
+from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar, to_utc
+from ooc.deadlines import open_referral_deadlines, update_deadlines
+from ooc.definitions import Definition, Transition
+from ooc.errors import (
+    Conflict,
+    FieldProblem,
+    GuardsFailed,
+    InvalidForm,
+    NotFound,
+    RoleNotAllowed,
+    UnknownTrigger,
+)
+from ooc.forms import clean_form, to_json
+from ooc.guards import GuardContext, evaluate, holds
+from ooc.machine import TrackState, WorkflowRegistry
+from ooc.models import TRACK_COLUMNS, Case, User
+
+
+def role_label(role: str) -> str:
+    return role.replace("_", " ")
+
+
+def _acting_role(actor: User, allowed: tuple[str, ...]) -> str | None:
+    if not actor.active:
+        return None
+    return next((role for role in actor.roles if role in allowed), None)
+
+
+def _role_refusal(actor: User, allowed: tuple[str, ...], action: str) -> str:
+    if not actor.active:
+        return f"{actor.username}'s account is not active."
+    who = " or ".join(f"a {role_label(r)}" for r in allowed)
+    held = ", ".join(role_label(r) for r in actor.roles) or "no role"
+    return f"Only {who} can {action}; {actor.username} is signed in as {held}."
+
+
+def _track_states(case: Case) -> dict[str, str]:
+    return {track: getattr(case, column) for track, column in TRACK_COLUMNS.items()}
+
+
+# --- creating a case -------------------------------------------------------------------------
+
+
+def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
+                referral: dict[str, Any], now: datetime, workflow: str = "oocd",
+                calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> Case:
+    """Record a referral as a new case on the latest version of `workflow`."""
+    definition = registry.latest(workflow)
+    role = _acting_role(actor, definition.referral.roles)
+    if role is None:
+        raise RoleNotAllowed(_role_refusal(actor, definition.referral.roles, "make a referral"))
+    values, problems = clean_form(definition.referral.fields, referral)
+    if problems:
+        raise InvalidForm(problems)
+    values.setdefault("victim_opted_out", False)
+    if not values.get("has_victim"):
+        values["victim_opted_out"] = False
+    duplicate = session.exec(
+        select(Case.id).where(Case.police_reference == values["police_reference"])).first()
+    if duplicate is not None:
+        raise InvalidForm([FieldProblem(
+            "police_reference",
+            f"A case with police reference {values['police_reference']} already exists "
+            f"(case {duplicate}).")])
+    at = to_utc(now)
+    case = Case(workflow_name=definition.name, workflow_version=definition.version,
+                state="", victim_state="", audit_head=GENESIS, created_at=at, updated_at=at,
+                **values)
+    ctx = GuardContext(definition=definition, case=case, actor=actor, form=values,
+                       session=session)
+    failures = evaluate(definition.referral.guards, ctx)
+    if failures:
+        raise GuardsFailed("The referral cannot be accepted.", failures)
+    initial = {}
+    for name, track in definition.tracks.items():
+        route = next(r for r in track.initial if r.when is None or holds(r.when, ctx))
+        initial[name] = route.state
+        setattr(case, TRACK_COLUMNS[name], route.state)
+    session.add(case)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("Another case with this police reference was created at the same "
+                       "moment. Reload to see it.") from None
+    event = new_event(
+        prev_hash=GENESIS, case_id=case.id, seq=1, at=now, actor=actor.username, role=role,
+        trigger=CREATE, track="main", to_state=case.state,
+        data={"referral": to_json(values), "initial": initial},
+        workflow_name=definition.name, workflow_version=definition.version)
+    case.audit_head = event.hash
+    session.add(event)
+    open_referral_deadlines(session, definition=definition, case=case, calendar=calendar)
+    session.flush()
+    return case
+
+
+# --- what can be done now --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """A trigger the case's current state allows, and whether this actor may fire it now."""
+
+    transition: Transition
+    allowed: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def trigger(self) -> str:
+        return self.transition.trigger
+
+    @property
+    def label(self) -> str:
+        return self.transition.label
+
+
+def _destination(registry: WorkflowRegistry, definition: Definition, transition: Transition,
+                 current: str, ctx: GuardContext) -> str:
+    """Fire the shared machine on a stand-in to learn where this trigger goes now."""
+    stand_in = TrackState(current)
+    machine = registry.machine(definition, transition.track)
+    machine.events[transition.trigger].trigger(stand_in, ctx=ctx)
+    return stand_in.state
+
+
+def _guard_names(definition: Definition, transition: Transition, dest: str) -> tuple[str, ...]:
+    return transition.guards + definition.states[dest].entry_guards
+
+
+def available_actions(session: Session, *, registry: WorkflowRegistry, case: Case,
+                      actor: User) -> list[Action]:
+    """Every trigger from the case's current states: allowed now, or blocked and why."""
+    definition = registry.get(case.workflow_name, case.workflow_version)
+    ctx = GuardContext(definition=definition, case=case, actor=actor, session=session)
+    actions = []
+    for state in _track_states(case).values():
+        for transition in definition.transitions_from(state):
+            reasons = []
+            if _acting_role(actor, transition.roles) is None:
+                reasons.append(_role_refusal(actor, transition.roles,
+                                             transition.label[0].lower() + transition.label[1:]))
+            else:
+                dest = _destination(registry, definition, transition, state, ctx)
+                reasons.extend(evaluate(_guard_names(definition, transition, dest), ctx))
+            actions.append(Action(transition, not reasons, tuple(reasons)))
+    return actions
+
+
+# --- firing a trigger ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    case_id: int
+    trigger: str
+    track: str
+    from_state: str
+    to_state: str
+    version: int
+
+
+def _find_transition(definition: Definition, case: Case, trigger: str) -> tuple[str, Transition]:
+    states = _track_states(case)
+    for track, state in states.items():
+        transition = definition.transition(state, trigger)
+        if transition is not None:
+            return state, transition
+    allowed = sorted({t.trigger for s in states.values() for t in definition.transitions_from(s)})
+    labels = [definition.states[s].label.lower() for s in states.values()]
+    raise UnknownTrigger(trigger, " and ".join(labels), allowed)
+
+
+def _check_reason(transition: Transition, reason: str | None,
+                  reason_code: str | None) -> list[FieldProblem]:
+    problems = []
+    if transition.reason == "required" and not (reason and reason.strip()):
+        problems.append(FieldProblem("reason", f"Give a reason to {transition.label.lower()}."))
+    if transition.reason == "none" and (reason or reason_code):
+        problems.append(FieldProblem("reason", "This action does not take a reason."))
+    if reason_code is not None and reason_code not in transition.reason_codes:
+        codes = ", ".join(transition.reason_codes) or "none"
+        problems.append(FieldProblem(
+            "reason_code", f"'{reason_code}' is not a reason code for this action "
+                           f"(use one of: {codes})."))
+    return problems
+
+
+def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger: str,
+         actor: User, now: datetime, data: dict[str, Any] | None = None,
+         reason: str | None = None, reason_code: str | None = None,
+         expected_version: int | None = None,
+         calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> TransitionResult:
+    """Fire `trigger` on a case for `actor`, or raise a domain error saying exactly why not."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"There is no case {case_id}.")
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            f"Case {case_id} has changed since you opened it (you had version "
+            f"{expected_version}; it is now at version {case.version}). Reload the case to see "
+            "what changed, then try again.")
+    definition = registry.get(case.workflow_name, case.workflow_version)
+    from_state, transition = _find_transition(definition, case, trigger)
+
+    role = _acting_role(actor, transition.roles)
+    if role is None:
+        raise RoleNotAllowed(_role_refusal(actor, transition.roles, transition.label.lower()))
+
+    form, problems = clean_form(transition.fields, data or {})
+    problems += _check_reason(transition, reason, reason_code)
+    if problems:
+        raise InvalidForm(problems)
+
+    ctx = GuardContext(definition=definition, case=case, actor=actor, form=form, session=session)
+    to_state = _destination(registry, definition, transition, from_state, ctx)
+    failures = evaluate(_guard_names(definition, transition, to_state), ctx)
+    if failures:
+        raise GuardsFailed(f"{transition.label} cannot be done yet.", failures)
+
+    stored_form = to_json(form)
+    event = new_event(
+        prev_hash=case.audit_head, case_id=case.id, seq=case.version + 1, at=now,
+        actor=actor.username, role=role, trigger=trigger, track=transition.track,
+        from_state=from_state, to_state=to_state, reason_code=reason_code,
+        reason=reason.strip() if reason else None, data=stored_form,
+        workflow_name=definition.name, workflow_version=definition.version)
+    changes: dict[str, Any] = {
+        TRACK_COLUMNS[transition.track]: to_state,
+        "version": event.seq,
+        "audit_head": event.hash,
+        "updated_at": event.at,
+    }
+    if transition.records:
+        changes["data"] = {**case.data,
+                           transition.records: record_entry(actor.username, now, stored_form)}
+    if transition.assigns:
+        changes[transition.assigns] = actor.username
+    _write_case(session, case, changes)
+    session.add(event)
+    update_deadlines(session, definition=definition, case=case, ctx=ctx, transition=transition,
+                     from_state=from_state, to_state=to_state, now=now, calendar=calendar)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise _conflict(case_id) from None
+    return TransitionResult(case.id, trigger, transition.track, from_state, to_state, event.seq)
+
+
+def _conflict(case_id: int) -> Conflict:
+    return Conflict(f"Someone else changed case {case_id} at the same moment, so your change "
+                    "was not saved. Reload the case to see what changed, then try again.")
+
+
+def _write_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
+    """Update the case row only if nobody changed it since it was read."""
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.version == case.version)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise _conflict(case.id)
+    for name, value in changes.items():
+        set_committed_value(case, name, value)
