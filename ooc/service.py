@@ -255,7 +255,7 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
                            transition.records: record_entry(actor.username, now, stored_form)}
     if transition.assigns:
         changes[transition.assigns] = actor.username
-    _write_case(session, case, changes)
+    write_case(session, case, changes)
     session.add(event)
     update_deadlines(session, definition=definition, case=case, ctx=ctx, transition=transition,
                      from_state=from_state, to_state=to_state, now=now, calendar=calendar)
@@ -271,7 +271,7 @@ def _conflict(case_id: int) -> Conflict:
                     "was not saved. Reload the case to see what changed, then try again.")
 
 
-def _write_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
+def write_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
     """Update the case row only if nobody changed it since it was read."""
     result = session.execute(
         update(Case)

@@ -1,0 +1,308 @@
+"""The `ooc` command line. Every command commits once, at the end, or not at all.
+
+Errors are printed as plain sentences on standard error with exit status 1 (2 for usage
+mistakes, from Typer); never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlmodel import Session, select
+
+from ooc.errors import DatabaseUnavailable, NotFound, OocError
+
+app = typer.Typer(help="ooc: out-of-court disposal workflow engine.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+workflow_app = typer.Typer(help="Check workflow files and migrate cases between versions.",
+                           no_args_is_help=True)
+audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(audit_app, name="audit")
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def reporting_errors() -> Iterator[None]:
+    """Turn domain and database errors into a message and exit status 1."""
+    try:
+        yield
+    except OocError as e:
+        raise fail(f"Error: {e}") from None
+    except (OperationalError, ProgrammingError) as e:
+        reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
+        raise fail(f"Error: the database refused the operation: {reason}. If the schema is "
+                   "missing or old, run `ooc init`.") from None
+
+
+def _settings():
+    from ooc.settings import Settings
+
+    return Settings.from_environ(os.environ)
+
+
+def _registry():
+    from ooc.machine import WorkflowRegistry
+
+    return WorkflowRegistry.from_folder(_settings().workflows_dir)
+
+
+def _engine(*, need_schema: bool = True) -> Engine:
+    from ooc.db import check_connection, has_schema, make_engine, safe_url
+
+    url = _settings().database_url
+    engine = make_engine(url)
+    check_connection(engine)
+    if need_schema and not has_schema(engine):
+        raise DatabaseUnavailable(f"The database at {safe_url(url)} has no ooc tables yet. "
+                                  "Run `ooc init` first.")
+    return engine
+
+
+def _now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"Error: '{value}' is not a date or time; write it like 2026-03-27 or "
+                   "2026-03-27T14:30.") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def _user(session: Session, username: str):
+    from ooc.models import User
+
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"There is no user '{username}'.")
+    return user
+
+
+@app.command()
+def init() -> None:
+    """Create the database schema, or upgrade it to the latest version."""
+    from ooc.db import safe_url, schema_revision, upgrade_schema
+
+    with reporting_errors():
+        engine = _engine(need_schema=False)
+        upgrade_schema(engine)
+        typer.echo(f"Database ready at {safe_url(str(engine.url))} "
+                   f"(schema revision {schema_revision(engine)}).")
+
+
+@app.command()
+def demo(
+    cases: Annotated[int, typer.Option(min=1, help="How many synthetic cases to create.")] = 300,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same data.")] = 1,
+    today: Annotated[str | None, typer.Option(help="Build histories up to this date "
+                                                   "(default: today).")] = None,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the database "
+                                                            "already has cases.")] = False,
+) -> None:
+    """Fill the database with synthetic demo cases, users and panel meetings."""
+    from ooc.db import unit_of_work
+    from ooc.demo import load_demo
+    from ooc.models import Case
+
+    with reporting_errors():
+        engine = _engine()
+        registry = _registry()
+        as_of = _now(today).date() if today else date.today()
+        with Session(engine) as session:
+            existing = session.exec(select(func.count()).select_from(Case)).one()
+        if if_empty and existing:
+            typer.echo(f"The database already has {existing} cases; no demo data added.")
+            return
+        with typer.progressbar(length=cases, label="Creating demo cases", file=sys.stderr) as bar:
+            done_so_far = 0
+
+            def progress(done: int, _total: int) -> None:
+                nonlocal done_so_far
+                bar.update(done - done_so_far)
+                done_so_far = done
+
+            with unit_of_work(engine) as session:
+                summary = load_demo(session, registry=registry, cases=cases, seed=seed,
+                                    today=as_of, progress=progress)
+        typer.echo(f"Created {summary.cases} demo cases, {summary.users} demo users and "
+                   f"{summary.meetings} panel meetings.")
+
+
+@app.command()
+def status() -> None:
+    """Show how many cases are in each state, and how many deadlines are overdue."""
+    from ooc.deadlines import list_open_deadlines
+    from ooc.models import Case
+
+    with reporting_errors():
+        engine = _engine()
+        registry = _registry()
+        with Session(engine) as session:
+            rows = session.exec(
+                select(Case.workflow_name, Case.workflow_version, Case.state, func.count())
+                .group_by(Case.workflow_name, Case.workflow_version, Case.state)).all()
+            overdue = list_open_deadlines(session, registry=registry, now=datetime.now(UTC),
+                                          overdue_only=True)
+        if not rows:
+            typer.echo("There are no cases yet.")
+            return
+        counts = Counter()
+        for name, version, state, count in rows:
+            counts[(name, version, state)] += count
+        for definition in registry:
+            total = sum(c for (n, v, _), c in counts.items() if (n, v) == definition.key)
+            if not total:
+                continue
+            typer.echo(f"{definition.title} ({definition.name} version {definition.version}): "
+                       f"{total} cases")
+            for state in definition.states.values():
+                if state.track == "main":
+                    count = counts[(definition.name, definition.version, state.name)]
+                    typer.echo(f"  {state.label:<32} {count:>6}")
+        typer.echo(f"Overdue deadlines on open cases: {len(overdue)}")
+
+
+@app.command()
+def deadlines(
+    now: Annotated[str | None, typer.Option(help="Work out days left as at this date "
+                                                 "(default: now).")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue ones.")] = False,
+    case_manager: Annotated[str | None, typer.Option(help="Only this case manager's cases.")]
+    = None,
+) -> None:
+    """List open deadlines, most urgent first, with working days left or overdue."""
+    from ooc.deadlines import list_open_deadlines
+
+    with reporting_errors():
+        engine = _engine()
+        with Session(engine) as session:
+            statuses = list_open_deadlines(session, registry=_registry(), now=_now(now),
+                                           overdue_only=overdue, case_manager=case_manager)
+        for s in statuses:
+            typer.echo(f"{s.due_on:%d %b %Y}  {s.describe():<28} case {s.case_id:<6} "
+                       f"{s.police_reference:<18} {s.label}")
+        typer.echo(f"{len(statuses)} open deadline{'s' if len(statuses) != 1 else ''}.")
+
+
+@workflow_app.command("check")
+def workflow_check(
+    files: Annotated[list[Path], typer.Argument(help="Workflow files to check.")],
+) -> None:
+    """Check workflow files; exit 0 when all are valid, 1 listing every problem otherwise."""
+    from ooc.definitions import load_definition
+
+    failed = False
+    for path in files:
+        try:
+            definition = load_definition(path)
+        except OocError as e:
+            failed = True
+            typer.echo(str(e), err=True)
+        else:
+            typer.echo(f"{path}: valid ({definition.name} version {definition.version}, "
+                       f"{len(definition.states)} states, {len(definition.transitions)} "
+                       "transitions).")
+    if failed:
+        raise typer.Exit(1)
+
+
+@workflow_app.command("migrate")
+def workflow_migrate(
+    workflow: Annotated[str, typer.Option(help="The workflow's name.")] = "oocd",
+    from_version: Annotated[int, typer.Option("--from", help="The version cases are on now.")]
+    = 1,
+    to_version: Annotated[int, typer.Option("--to", help="The version to move them to.")] = 2,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="OLD=NEW: move cases in state OLD to state NEW (repeat as needed).")]
+    = None,
+    actor: Annotated[str | None, typer.Option(help="The admin doing the migration "
+                                                   "(needed unless --dry-run).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write "
+                                                          "nothing.")] = False,
+) -> None:
+    """Move open cases from one workflow version to another, one audit event per case."""
+    from ooc.db import unit_of_work
+    from ooc.migrate import migrate_cases, parse_state_map, plan_migration
+
+    with reporting_errors():
+        state_map = parse_state_map(map_ or [])
+        engine = _engine()
+        registry = _registry()
+        if dry_run:
+            with Session(engine) as session:
+                moves = plan_migration(session, registry=registry, workflow=workflow,
+                                       from_version=from_version, to_version=to_version,
+                                       state_map=state_map)
+            for move in moves:
+                typer.echo(f"would migrate {move.describe()}")
+            typer.echo(f"Dry run: {len(moves)} open case{'s' if len(moves) != 1 else ''} would "
+                       f"move from version {from_version} to {to_version}. Nothing was written.")
+            return
+        if actor is None:
+            raise fail("Error: say who is migrating with --actor USERNAME (an admin), or "
+                       "preview with --dry-run.")
+        with unit_of_work(engine) as session:
+            moves = migrate_cases(session, registry=registry, workflow=workflow,
+                                  from_version=from_version, to_version=to_version,
+                                  state_map=state_map, actor=_user(session, actor),
+                                  now=datetime.now(UTC))
+        for move in moves:
+            typer.echo(f"migrated {move.describe()}")
+        typer.echo(f"Migrated {len(moves)} open case{'s' if len(moves) != 1 else ''} from "
+                   f"version {from_version} to {to_version}.")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of every case; exit 1 naming each broken case and event."""
+    from ooc.audit import verify_trail
+
+    with reporting_errors():
+        engine = _engine()
+        with Session(engine) as session:
+            cases, events, problems = verify_trail(session)
+        if problems:
+            for problem in problems:
+                typer.echo(problem, err=True)
+            raise fail(f"The audit trail is NOT intact: {len(problems)} problem"
+                       f"{'s' if len(problems) != 1 else ''} in {cases} cases and "
+                       f"{events} events.")
+        typer.echo(f"The audit trail is intact: {cases} cases, {events} events checked.")
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path | None, typer.Option(help="Write to this file (default: standard "
+                                                  "output).")] = None,
+) -> None:
+    """Write every audit event as one JSON object per line."""
+    from ooc.audit import export_events
+
+    with reporting_errors():
+        engine = _engine()
+        with Session(engine) as session:
+            if out is None:
+                count = export_events(session, sys.stdout)
+            else:
+                with out.open("w", encoding="utf-8") as f:
+                    count = export_events(session, f)
+        typer.echo(f"Exported {count} events.", err=True)
+
+
+if __name__ == "__main__":
+    app()

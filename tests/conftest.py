@@ -1,0 +1,97 @@
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL server.
+
+In CI (CI=true) a PostgreSQL test that cannot run is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+from ooc.db import make_engine, upgrade_schema
+from ooc.machine import WorkflowRegistry
+from tests.pg_server import TemporaryPostgres, find_bindir
+from tests.support import make_users
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+REQUIRE_SERVICES = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(reason: str):
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (CI requires every real-service test to run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def registry() -> WorkflowRegistry:
+    return WorkflowRegistry.from_folder(WORKFLOWS)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    if os.environ.get("OOC_TEST_POSTGRES_URL"):
+        yield os.environ["OOC_TEST_POSTGRES_URL"]
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        unavailable("PostgreSQL server binaries are not installed")
+    server = TemporaryPostgres(bindir)
+    try:
+        url = server.start()
+    except (RuntimeError, OSError, KeyError) as e:
+        server.stop()
+        unavailable(f"could not start PostgreSQL: {e}")
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory):
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_engine(postgres_url):
+    engine = make_engine(postgres_url)
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty(engine) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request):
+    """An empty database with the current schema, on each of the two databases."""
+    engine = request.getfixturevalue(f"{request.param}_engine")
+    _empty(engine)
+    return engine
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine) as session:
+        yield session
+
+
+@pytest.fixture
+def users(session):
+    users = make_users(session)
+    session.commit()
+    return users
