@@ -24,6 +24,7 @@ USERS = {
     "manager2": ["manager"],
     "chair": ["panel_chair"],
     "chair_manager": ["panel_chair", "manager"],
+    "senior_practitioner": ["case_manager", "manager"],
     "victim_worker": ["victim_worker"],
     "board": ["board"],
     "admin": ["admin"],
