@@ -72,50 +72,76 @@ def _events_in_order(session: Session, case_ids: list[int] | None = None) -> Ite
     yield from session.execute(query.execution_options(yield_per=5000))
 
 
-@dataclass
-class _CaseChain:
-    case_id: int
-    last_seq: int = 0
-    head: str = GENESIS
+def _check_case(case_id: int, version: int | None, head: str | None,
+                events: list[Any]) -> list[str]:
+    """The problems in one case's chain (`version`/`head` None: the case row is missing)."""
+    problems = []
+    last_seq, last_hash = 0, GENESIS
+    for row in events:
+        where = f"Case {case_id}, event {row.seq} ({row.trigger})"
+        if row.seq > last_seq + 1:
+            problems.append(f"Case {case_id}: events {last_seq + 1} to {row.seq - 1} are "
+                            "missing (deleted).")
+        elif row.seq <= last_seq:
+            problems.append(f"{where}: sequence number out of order.")
+        if row.prev_hash != last_hash:
+            problems.append(f"{where}: does not follow the event before it "
+                            "(an earlier event was edited, deleted or reordered).")
+        if chain_hash(row.prev_hash, row._asdict()) != row.hash:
+            problems.append(f"{where}: its contents were changed after it was written.")
+        last_seq, last_hash = row.seq, row.hash
+    if version is None:
+        problems.append(f"Case {case_id}: has audit events but no case record (case deleted).")
+    elif not events:
+        problems.append(f"Case {case_id}: has no audit events at all (all deleted).")
+    elif last_seq < version:
+        problems.append(f"Case {case_id}: the case is at version {version} but its trail ends "
+                        f"at event {last_seq} (the newest events were deleted).")
+    elif last_hash != head:
+        problems.append(f"Case {case_id}: the last event does not match the case record "
+                        "(an event was edited or the case record changed).")
+    return problems
+
+
+def _events_by_case(session: Session) -> Iterator[tuple[int, list[Any]]]:
+    case_id, events = None, []
+    for row in _events_in_order(session):
+        if row.case_id != case_id and events:
+            yield case_id, events
+            events = []
+        case_id = row.case_id
+        events.append(row)
+    if events:
+        yield case_id, events
 
 
 def verify_trail(session: Session) -> tuple[int, int, list[str]]:
-    """Check every case's chain: (cases checked, events checked, problems in plain words)."""
-    heads = {cid: (version, head) for cid, version, head in
-             session.execute(select(Case.id, Case.version, Case.audit_head))}
+    """Check every case's chain: (cases checked, events checked, problems in plain words).
+
+    Cases and events are streamed side by side in id order, so memory does not grow with the
+    size of the trail.
+    """
+    cases = session.execute(select(Case.id, Case.version, Case.audit_head).order_by(Case.id)
+                            .execution_options(yield_per=5000))
+    chains = _events_by_case(session)
     problems: list[str] = []
-    events = 0
-    chains: dict[int, _CaseChain] = {}
-    for row in _events_in_order(session):
-        events += 1
-        values = row._asdict()
-        chain = chains.setdefault(row.case_id, _CaseChain(row.case_id))
-        where = f"Case {row.case_id}, event {row.seq} ({row.trigger})"
-        if row.seq != chain.last_seq + 1:
-            if row.seq > chain.last_seq + 1:
-                problems.append(f"Case {row.case_id}: events {chain.last_seq + 1} to "
-                                f"{row.seq - 1} are missing (deleted).")
-            else:
-                problems.append(f"{where}: sequence number out of order.")
-        if row.prev_hash != chain.head:
-            problems.append(f"{where}: does not follow the event before it "
-                            "(an earlier event was edited, deleted or reordered).")
-        if chain_hash(row.prev_hash, values) != row.hash:
-            problems.append(f"{where}: its contents were changed after it was written.")
-        chain.last_seq, chain.head = row.seq, row.hash
-    for case_id, (version, head) in heads.items():
-        chain = chains.get(case_id)
-        if chain is None:
-            problems.append(f"Case {case_id}: has no audit events at all (all deleted).")
-        elif chain.last_seq < version:
-            problems.append(f"Case {case_id}: the case is at version {version} but its trail "
-                            f"ends at event {chain.last_seq} (the newest events were deleted).")
-        elif chain.head != head:
-            problems.append(f"Case {case_id}: the last event does not match the case record "
-                            "(an event was edited or the case record changed).")
-    for case_id in sorted(set(chains) - set(heads)):
-        problems.append(f"Case {case_id}: has audit events but no case record (case deleted).")
-    return len(heads), events, problems
+    case_count = event_count = 0
+    case, chain = next(cases, None), next(chains, None)
+    while case is not None or chain is not None:
+        if chain is None or (case is not None and case.id < chain[0]):
+            problems += _check_case(case.id, case.version, case.audit_head, [])
+            case_count += 1
+            case = next(cases, None)
+        elif case is None or chain[0] < case.id:
+            problems += _check_case(chain[0], None, None, chain[1])
+            event_count += len(chain[1])
+            chain = next(chains, None)
+        else:
+            problems += _check_case(case.id, case.version, case.audit_head, chain[1])
+            case_count += 1
+            event_count += len(chain[1])
+            case, chain = next(cases, None), next(chains, None)
+    return case_count, event_count, problems
 
 
 # --- replay ----------------------------------------------------------------------------------
