@@ -257,9 +257,12 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
         changes[transition.assigns] = actor.username
     write_case(session, case, changes)
     session.add(event)
-    update_deadlines(session, definition=definition, case=case, ctx=ctx, transition=transition,
-                     from_state=from_state, to_state=to_state, now=now, calendar=calendar)
     try:
+        # The deadline query autoflushes the event, so a duplicate sequence number (a second
+        # writer the version check somehow missed) surfaces in here too.
+        update_deadlines(session, definition=definition, case=case, ctx=ctx,
+                         transition=transition, from_state=from_state, to_state=to_state,
+                         now=now, calendar=calendar)
         session.flush()
     except IntegrityError:
         raise _conflict(case_id) from None

@@ -78,7 +78,10 @@ def _race(engine: Engine, registry: WorkflowRegistry, case_id: int,
         try:
             with unit_of_work(engine) as session:
                 actor = _user(session, attempt.who)
-                outcome.loaded_version = session.get(Case, case_id).version
+                # Keep a strong reference: the session's identity map is weak, and `fire` must
+                # find this very copy (read before the barrier) rather than read the case again.
+                loaded = session.get(Case, case_id)
+                outcome.loaded_version = loaded.version
                 barrier.wait(timeout=BARRIER_TIMEOUT)
                 outcome.result = service.fire(
                     session, registry=registry, case_id=case_id, trigger=attempt.trigger,
@@ -215,11 +218,32 @@ def test_withdrawing_while_someone_takes_the_case_leaves_one_consistent_outcome(
     _assert_chain_intact(engine)
 
 
+def test_changes_on_the_two_tracks_of_one_case_at_once_are_not_both_saved(engine, registry,
+                                                                          walker):
+    """The victim track and the main track share the case's version and audit chain, so even
+    changes to different tracks of one case are serialised: one is refused and must reload."""
+    case = walker.create(has_victim=True)
+
+    outcomes = _race(engine, registry, case.id, [
+        Attempt("victim_worker", "contact_victim", {"consents_to_contact": True}),
+        Attempt("case_manager", "take_case"),
+    ])
+
+    winner = _single_winner(outcomes, case.id)
+    after = _snapshot(engine, case.id)
+    if winner.attempt.trigger == "contact_victim":
+        assert (after["state"], after["victim_state"]) == ("referred", "contacted")
+    else:
+        assert (after["state"], after["victim_state"]) == ("assessing", "awaiting_contact")
+    assert after["version"] == 2
+    _assert_chain_intact(engine)
+
+
 def test_a_change_made_while_another_is_being_saved_waits_for_it_then_is_refused(
         engine, registry, walker):
     """The first writer holds its transaction open; the second must block on the lock (SQLite's
     write lock, PostgreSQL's row lock) and, once the first commits, be refused with a Conflict."""
-    case = walker.create()
+    case_id = walker.create().id  # threads use only the id, never the walker's session
     both_loaded = threading.Barrier(2)
     first_written = threading.Event()
     timeline: dict[str, float] = {}
@@ -227,9 +251,9 @@ def test_a_change_made_while_another_is_being_saved_waits_for_it_then_is_refused
     def first() -> None:
         with unit_of_work(engine) as session:
             actor = _user(session, "case_manager")
-            session.get(Case, case.id)
+            loaded = session.get(Case, case_id)  # noqa: F841 (held for the identity map)
             both_loaded.wait(timeout=BARRIER_TIMEOUT)
-            service.fire(session, registry=registry, case_id=case.id, trigger="take_case",
+            service.fire(session, registry=registry, case_id=case_id, trigger="take_case",
                          actor=actor, now=LATER)
             first_written.set()
             time.sleep(0.5)  # still uncommitted: the second writer is waiting meanwhile
@@ -239,11 +263,11 @@ def test_a_change_made_while_another_is_being_saved_waits_for_it_then_is_refused
     def second() -> None:
         with unit_of_work(engine) as session:
             actor = _user(session, "case_manager2")
-            session.get(Case, case.id)
+            loaded = session.get(Case, case_id)  # noqa: F841 (held for the identity map)
             both_loaded.wait(timeout=BARRIER_TIMEOUT)
             assert first_written.wait(timeout=BARRIER_TIMEOUT)
             try:
-                service.fire(session, registry=registry, case_id=case.id, trigger="take_case",
+                service.fire(session, registry=registry, case_id=case_id, trigger="take_case",
                              actor=actor, now=LATER)
             finally:
                 timeline["second_answered"] = time.monotonic()
@@ -254,10 +278,10 @@ def test_a_change_made_while_another_is_being_saved_waits_for_it_then_is_refused
         with pytest.raises(Conflict) as refusal:
             second_done.result()
 
-    _assert_conflict_message(refusal.value, case.id)
+    _assert_conflict_message(refusal.value, case_id)
     # The second writer was answered only once the first had started committing: it waited.
     assert timeline["second_answered"] >= timeline["first_committing"]
-    after = _snapshot(engine, case.id)
+    after = _snapshot(engine, case_id)
     assert (after["state"], after["case_manager"], after["version"]) == (
         "assessing", "case_manager", 2)
     _assert_chain_intact(engine)
@@ -389,7 +413,10 @@ def _race_on_cases(engine: Engine, registry: WorkflowRegistry,
         try:
             with unit_of_work(engine) as session:
                 actor = _user(session, attempt.who)
-                outcome.loaded_version = session.get(Case, case_id).version
+                # Keep a strong reference: the session's identity map is weak, and `fire` must
+                # find this very copy (read before the barrier) rather than read the case again.
+                loaded = session.get(Case, case_id)
+                outcome.loaded_version = loaded.version
                 barrier.wait(timeout=BARRIER_TIMEOUT)
                 outcome.result = service.fire(
                     session, registry=registry, case_id=case_id, trigger=attempt.trigger,
