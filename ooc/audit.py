@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ooc.calendar import to_utc
+from ooc.definitions import Transition
 from ooc.machine import WorkflowRegistry
 from ooc.models import AuditEvent, Case
 
@@ -54,9 +55,14 @@ def new_event(*, prev_hash: str, **values: Any) -> AuditEvent:
     return AuditEvent(prev_hash=prev_hash, hash=chain_hash(prev_hash, values), **values)
 
 
-def record_entry(actor: str, at: datetime, form: dict[str, Any]) -> dict[str, Any]:
-    """What a transition's `records` keeps on the case: the form, who and when."""
-    return {**form, "by": actor, "at": iso_utc(at)}
+def apply_records(data: dict[str, Any], transition: Transition, actor: str, at: datetime,
+                  form: dict[str, Any]) -> dict[str, Any]:
+    """The case's recorded data after a transition: what it `clears` removed, and its form
+    kept under its `records` name with who recorded it and when."""
+    data = {name: value for name, value in data.items() if name not in transition.clears}
+    if transition.records:
+        data[transition.records] = {**form, "by": actor, "at": iso_utc(at)}
+    return data
 
 
 # --- verification ----------------------------------------------------------------------------
@@ -174,8 +180,8 @@ def replay(registry: WorkflowRegistry, events: Iterable[AuditEvent]) -> Snapshot
             definition = registry.get(e.workflow_name, e.workflow_version)
             transition = definition.transition(e.from_state, e.trigger)
             snap.states[e.track] = e.to_state
-            if transition and transition.records:
-                snap.data[transition.records] = record_entry(e.actor, e.at, e.data)
+            if transition:
+                snap.data = apply_records(snap.data, transition, e.actor, e.at, e.data)
             if transition and transition.assigns == "case_manager":
                 snap.case_manager = e.actor
     return snap

@@ -76,6 +76,7 @@ class Transition:
     guards: tuple[str, ...] = ()
     fields: tuple[FormField, ...] = ()
     records: str | None = None
+    clears: tuple[str, ...] = ()
     assigns: str | None = None
     reason: str = "optional"
     reason_codes: tuple[str, ...] = ()
@@ -278,6 +279,7 @@ class _Builder:
         transitions = self._transitions(states, roles)
         referral = self._referral(roles)
         self._check_graph(tracks, states, transitions)
+        self._check_clears(transitions)
         deadlines = self._deadlines(states, transitions, referral)
         if self.problems.items:
             return None
@@ -496,7 +498,7 @@ class _Builder:
         transitions: list[Transition] = []
         seen: set[tuple[str, str]] = set()
         allowed = {"trigger", "label", "source", "dest", "roles", "guards", "fields", "records",
-                   "assigns", "reason", "reason_codes"}
+                   "clears", "assigns", "reason", "reason_codes"}
         for raw in self._get(self.raw, "transitions", list, "[[transitions]]", default=[],
                              required=True):
             trigger = self._get(raw, "trigger", str, "[[transitions]]", required=True)
@@ -546,11 +548,20 @@ class _Builder:
                 guards=guards,
                 fields=self._fields(raw.get("fields"), where),
                 records=self._get(raw, "records", str, where),
+                clears=self._strings(raw, "clears", where),
                 assigns=assigns,
                 reason=reason,
                 reason_codes=self._strings(raw, "reason_codes", where),
             ))
         return transitions
+
+    def _check_clears(self, transitions: list[Transition]) -> None:
+        recorded = {t.records for t in transitions if t.records}
+        for t in transitions:
+            for name in t.clears:
+                if name not in recorded:
+                    self.problems.add(f"transition '{t.trigger}': clears '{name}', which no "
+                                      "transition records.")
 
     def _referral(self, roles: tuple[str, ...]) -> Referral:
         raw = self._get(self.raw, "referral", dict, "[referral]", default={}, required=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from ooc.calendar import local_date
 from ooc.models import Case, PanelMeeting, User
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class GuardContext:
     # The submitted (already type-checked) form, or None when only asking what is available.
     form: dict[str, Any] | None = None
     session: Session | None = None
+    now: datetime | None = None
 
     def field(self, name: str) -> Any:
         return (self.form or {}).get(name)
@@ -125,6 +127,8 @@ def victim_contactable(ctx: GuardContext) -> str | None:
         return "There is no identified victim on this case."
     if ctx.case.victim_opted_out:
         return "The victim asked not to be contacted."
+    if (ctx.record("victim_contact") or {}).get("consents_to_contact") is False:
+        return "The victim asked for no further contact."
     return None
 
 
@@ -154,7 +158,7 @@ def victim_work_done(ctx: GuardContext) -> str | None:
             "The case has a victim: the victim worker must record whether restorative justice "
             "is offered, with reasons, before the case can close."
         )
-    if not ctx.case.victim_opted_out and not ctx.record("victim_informed"):
+    if victim_contactable(ctx) is None and not ctx.record("victim_informed"):
         return "The victim must be told the outcome before the case can close."
     return None
 
@@ -206,6 +210,9 @@ def quorate_panel(ctx: GuardContext) -> str | None:
     meeting = ctx.session.get(PanelMeeting, meeting_id)
     if meeting is None:
         return f"Panel meeting {meeting_id} does not exist. Choose a meeting from the list."
+    if ctx.now is not None and meeting.held_on > local_date(ctx.now):
+        return (f"The panel meeting on {meeting.held_on:%d %B %Y} has not happened yet. "
+                "Record the decision on or after the day of the meeting.")
     problems = ctx.definition.quorum.problems(meeting.agencies_present)
     if not problems:
         return None

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from ooc.audit import CREATE, GENESIS, new_event, record_entry
+from ooc.audit import CREATE, GENESIS, apply_records, new_event
 from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar, to_utc
 from ooc.deadlines import open_referral_deadlines, update_deadlines
 from ooc.definitions import Definition, Transition
@@ -87,7 +87,7 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
                 state="", victim_state="", audit_head=GENESIS, created_at=at, updated_at=at,
                 **values)
     ctx = GuardContext(definition=definition, case=case, actor=actor, form=values,
-                       session=session)
+                       session=session, now=now)
     failures = evaluate(definition.referral.guards, ctx)
     if failures:
         raise GuardsFailed("The referral cannot be accepted.", failures)
@@ -148,12 +148,12 @@ def _guard_names(definition: Definition, transition: Transition, dest: str) -> t
 
 
 def available_actions(session: Session, *, registry: WorkflowRegistry, case: Case,
-                      actor: User) -> list[Action]:
+                      actor: User, now: datetime) -> list[Action]:
     """Every trigger from the case's current states: allowed now, or blocked and why."""
     definition = registry.get(case.workflow_name, case.workflow_version)
-    ctx = GuardContext(definition=definition, case=case, actor=actor, session=session)
+    ctx = GuardContext(definition=definition, case=case, actor=actor, session=session, now=now)
     actions = []
-    for state in _track_states(case).values():
+    for state in _open_track_states(definition, case):
         for transition in definition.transitions_from(state):
             reasons = []
             if _acting_role(actor, transition.roles) is None:
@@ -179,14 +179,21 @@ class TransitionResult:
     version: int
 
 
+def _open_track_states(definition: Definition, case: Case) -> list[str]:
+    """The states actions can start from: none once the case itself is closed or withdrawn."""
+    if definition.is_terminal(case.state):
+        return []
+    return list(_track_states(case).values())
+
+
 def _find_transition(definition: Definition, case: Case, trigger: str) -> tuple[str, Transition]:
-    states = _track_states(case)
-    for track, state in states.items():
+    states = _open_track_states(definition, case)
+    for state in states:
         transition = definition.transition(state, trigger)
         if transition is not None:
             return state, transition
-    allowed = sorted({t.trigger for s in states.values() for t in definition.transitions_from(s)})
-    labels = [definition.states[s].label.lower() for s in states.values()]
+    allowed = sorted({t.trigger for s in states for t in definition.transitions_from(s)})
+    labels = [definition.states[s].label.lower() for s in _track_states(case).values()]
     raise UnknownTrigger(trigger, " and ".join(labels), allowed)
 
 
@@ -197,6 +204,9 @@ def _check_reason(transition: Transition, reason: str | None,
         problems.append(FieldProblem("reason", f"Give a reason to {transition.label.lower()}."))
     if transition.reason == "none" and (reason or reason_code):
         problems.append(FieldProblem("reason", "This action does not take a reason."))
+    if transition.reason == "required" and transition.reason_codes and reason_code is None:
+        codes = ", ".join(transition.reason_codes)
+        problems.append(FieldProblem("reason_code", f"Choose a reason code (one of: {codes})."))
     if reason_code is not None and reason_code not in transition.reason_codes:
         codes = ", ".join(transition.reason_codes) or "none"
         problems.append(FieldProblem(
@@ -231,7 +241,8 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
     if problems:
         raise InvalidForm(problems)
 
-    ctx = GuardContext(definition=definition, case=case, actor=actor, form=form, session=session)
+    ctx = GuardContext(definition=definition, case=case, actor=actor, form=form, session=session,
+                       now=now)
     to_state = _destination(registry, definition, transition, from_state, ctx)
     failures = evaluate(_guard_names(definition, transition, to_state), ctx)
     if failures:
@@ -250,9 +261,8 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
         "audit_head": event.hash,
         "updated_at": event.at,
     }
-    if transition.records:
-        changes["data"] = {**case.data,
-                           transition.records: record_entry(actor.username, now, stored_form)}
+    if transition.records or transition.clears:
+        changes["data"] = apply_records(case.data, transition, actor.username, now, stored_form)
     if transition.assigns:
         changes[transition.assigns] = actor.username
     write_case(session, case, changes)

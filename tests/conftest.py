@@ -9,13 +9,12 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from ooc.db import make_engine, upgrade_schema
 from ooc.machine import WorkflowRegistry
 from tests.pg_server import TemporaryPostgres, find_bindir
-from tests.support import make_users
+from tests.support import empty_database, make_users
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 REQUIRE_SERVICES = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -66,21 +65,11 @@ def postgresql_engine(postgres_url):
     engine.dispose()
 
 
-def _empty(engine) -> None:
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request):
     """An empty database with the current schema, on each of the two databases."""
     engine = request.getfixturevalue(f"{request.param}_engine")
-    _empty(engine)
+    empty_database(engine)
     return engine
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import Engine, text
+from sqlmodel import Session, SQLModel
 
 from ooc import service
 from ooc.machine import WorkflowRegistry
@@ -29,6 +30,17 @@ USERS = {
     "board": ["board"],
     "admin": ["admin"],
 }
+
+
+def empty_database(engine: Engine) -> None:
+    """Remove every row, keeping the schema (and restarting ids at 1)."""
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
 
 
 def make_users(session: Session) -> dict[str, User]:
@@ -102,7 +114,7 @@ def completion(**overrides: Any) -> dict[str, Any]:
     return values
 
 
-def make_meeting(session: Session, held_on: date = date(2026, 3, 10),
+def make_meeting(session: Session, held_on: date = date(2026, 3, 2),
                  agencies: list[str] | None = None) -> PanelMeeting:
     meeting = PanelMeeting(held_on=held_on, chair="chair",
                            agencies_present=QUORATE if agencies is None else agencies,
@@ -164,7 +176,7 @@ class Walker:
         self.fire(case, "countersign", "manager")
 
     def victim_views(self, case: Case) -> None:
-        if case.has_victim:
+        if case.victim_state in ("awaiting_contact", "contacted"):
             self.fire(case, "record_victim_views", "victim_worker",
                       {"views": "Would like an apology."})
 

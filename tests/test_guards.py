@@ -74,10 +74,10 @@ def test_the_author_cannot_countersign_their_own_assessment(walker):
 def test_decision_at_a_meeting_that_is_not_quorate(walker):
     case = walker.create()
     walker.to(case, "ready_for_panel")
-    meeting = make_meeting(walker.session, date(2026, 3, 17), ["yjs", "health"])
+    meeting = make_meeting(walker.session, date(2026, 3, 3), ["yjs", "health"])
     walker.session.commit()
     reasons = refused(walker, case, "record_decision", "chair", decision(meeting.id))
-    assert reasons == ["The panel meeting on 17 March 2026 is not quorate: Police did not "
+    assert reasons == ["The panel meeting on 03 March 2026 is not quorate: Police did not "
                        "attend; it needs at least 2 other agencies and had 1."]
 
 
@@ -201,7 +201,9 @@ def test_unknown_trigger_lists_what_can_be_done(walker):
 def test_a_required_reason_and_reason_codes_are_checked(walker):
     case = walker.create()
     reasons = refused(walker, case, "withdraw", "manager", error=InvalidForm)
-    assert reasons == ["Give a reason to withdraw the case."]
+    assert reasons == ["Give a reason to withdraw the case.",
+                       "Choose a reason code (one of: police_no_further_action, "
+                       "moved_out_of_area, referred_in_error, child_charged_elsewhere, other)."]
     reasons = refused(walker, case, "withdraw", "manager", error=InvalidForm,
                       reason="Duplicate.", reason_code="duplicate")
     assert reasons[0].startswith("'duplicate' is not a reason code for this action")
@@ -255,10 +257,60 @@ def test_available_actions_show_blocked_ones_with_reasons(walker):
     walker.fire(case, "submit_assessment", "senior_practitioner", assessment())
     actions = {a.trigger: a for a in service.available_actions(
         walker.session, registry=walker.registry, case=case,
-        actor=walker.users["senior_practitioner"])}
+        actor=walker.users["senior_practitioner"], now=walker.now)}
     assert set(actions) == {"return_assessment", "countersign", "withdraw"}
     assert not actions["countersign"].allowed
     assert actions["countersign"].reasons == (
         "You wrote this assessment, so a different manager must countersign it.",)
     assert actions["withdraw"].allowed
 
+
+
+def test_nothing_more_can_be_done_on_a_closed_or_withdrawn_case(walker):
+    case = walker.create(has_victim=True)
+    walker.to(case, "withdrawn")
+    reasons = refused(walker, case, "contact_victim", "victim_worker",
+                      {"consents_to_contact": True}, error=UnknownTrigger)
+    assert reasons == ["'contact_victim' cannot be done while the case is withdrawn and "
+                       "awaiting contact. What can be done now: none."]
+    assert service.available_actions(walker.session, registry=walker.registry, case=case,
+                                      actor=walker.users["victim_worker"], now=walker.now) == []
+
+
+def test_rj_not_offered_can_be_recorded_straight_away_for_a_victim_who_opted_out(walker):
+    case = walker.create(has_victim=True, victim_opted_out=True)
+    walker.fire(case, "not_offer_rj", "victim_worker",
+                {"reasons": "The victim asked not to be contacted."})
+    assert case.victim_state == "rj_declined"
+
+
+def test_a_returned_decision_no_longer_counts_as_decided(walker):
+    case = walker.create(has_victim=True)
+    walker.to(case, "awaiting_signoff")
+    walker.fire(case, "not_offer_rj", "victim_worker", {"reasons": "Not suitable."})
+    walker.fire(case, "return_decision", "manager", {"comments": "Reconsider the outcome."})
+    assert "decision" not in case.data
+    reasons = refused(walker, case, "inform_victim", "victim_worker")
+    assert reasons == ["The panel has not decided the outcome yet."]
+
+
+def test_a_decision_cannot_cite_a_meeting_that_has_not_happened(walker):
+    case = walker.create()
+    walker.to(case, "ready_for_panel")
+    meeting = make_meeting(walker.session, date(2026, 3, 31))
+    walker.session.commit()
+    reasons = refused(walker, case, "record_decision", "chair", decision(meeting.id))
+    assert reasons == ["The panel meeting on 31 March 2026 has not happened yet. Record the "
+                       "decision on or after the day of the meeting."]
+
+
+def test_a_victim_who_refused_further_contact_is_not_told_the_outcome(walker):
+    case = walker.create(has_victim=True)
+    walker.fire(case, "contact_victim", "victim_worker", {"consents_to_contact": False})
+    walker.fire(case, "not_offer_rj", "victim_worker", {"reasons": "No further contact wanted."})
+    walker.to_awaiting_signoff(case, victim_views_reason="The victim wanted no further contact.")
+    walker.fire(case, "sign_off", "manager")
+    reasons = refused(walker, case, "inform_victim", "victim_worker")
+    assert reasons == ["The victim asked for no further contact."]
+    walker.fire(case, "complete", "case_manager", completion())
+    assert case.state == "closed"

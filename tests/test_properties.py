@@ -129,7 +129,7 @@ CHOICES: dict[str, list[Choice]] = {
     "defer": [
         Valid("valid", None, {"reason": "Waiting for the school report.",
                               "reason_code": "more_information_needed"}),
-        Valid("a reason with no code", None, {"reason": "The child was ill."}),
+        Choice("a reason with no code", None, {"reason": "The child was ill."}),
         Choice("no reason", None, {}),
         Choice("a blank reason", None, {"reason": "   ", "reason_code": "other"}),
         Choice("an unknown reason code", None, {"reason": "Busy.", "reason_code": "busy"}),
@@ -185,7 +185,7 @@ CHOICES: dict[str, list[Choice]] = {
     "withdraw": [
         Valid("valid", None, {"reason": "Referred in error.",
                               "reason_code": "referred_in_error"}),
-        Valid("a reason with no code", None, {"reason": "Moved away."}),
+        Choice("a reason with no code", None, {"reason": "Moved away."}),
         Choice("no reason", None, {"reason_code": "moved_out_of_area"}),
         Choice("an unknown reason code", None, {"reason": "Bored.", "reason_code": "bored"}),
     ],
@@ -289,8 +289,8 @@ def _new_case(session: Session, registry: WorkflowRegistry, users: dict[str, Use
     case = service.create_case(
         session, registry=registry, actor=users["police"], now=NOW,
         referral=referral(police_reference=f"PROP/{next(_references):06d}", **shape))
-    quorate = make_meeting(session, held_on=date(2026, 3, 10))
-    not_quorate = make_meeting(session, held_on=date(2026, 3, 11), agencies=["police", "yjs"])
+    quorate = make_meeting(session, held_on=date(2026, 3, 2))
+    not_quorate = make_meeting(session, held_on=date(2026, 3, 2), agencies=["police", "yjs"])
     session.commit()
     return case, Meetings(quorate.id, not_quorate.id)
 
@@ -345,11 +345,13 @@ def _play(engine: Engine, registry: WorkflowRegistry, data: st.DataObject) -> No
             actor = users[who]
             before = _snapshot(session, case_id)
             track_states = {track: before[column] for track, column in TRACK_COLUMNS.items()}
-            transition = next((t for t in definition.transitions
-                               if t.trigger == trigger
-                               and track_states[t.track] in t.sources), None)
+            # Nothing can be done on a closed or withdrawn case, on either track.
+            transition = None if definition.is_terminal(track_states["main"]) else next(
+                (t for t in definition.transitions
+                 if t.trigger == trigger and track_states[t.track] in t.sources), None)
             offered = {a.trigger: a.allowed for a in service.available_actions(
-                session, registry=registry, case=session.get(Case, case_id), actor=actor)}
+                session, registry=registry, case=session.get(Case, case_id), actor=actor,
+                now=now)}
             now += timedelta(hours=20)
 
             try:
