@@ -46,13 +46,22 @@ def chain_hash(prev_hash: str, values: dict[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
 
 
-def new_event(*, prev_hash: str, **values: Any) -> AuditEvent:
-    """An event chained to `prev_hash`. The caller adds it to the session."""
+def append_event(session: Session, *, prev_hash: str, **values: Any) -> dict[str, Any]:
+    """Insert one event chained to `prev_hash` and return its values (with `hash`).
+
+    A Core insert in the session's transaction: events are never read back as objects in the
+    same unit of work, so the ORM's bookkeeping would only cost time. A second event with the
+    same case and sequence number raises IntegrityError, which callers turn into a conflict.
+    """
     values["at"] = to_utc(values["at"])
-    values.setdefault("reason_code", None)
-    values.setdefault("reason", None)
-    values.setdefault("from_state", None)
-    return AuditEvent(prev_hash=prev_hash, hash=chain_hash(prev_hash, values), **values)
+    for name in ("reason_code", "reason", "from_state"):
+        values.setdefault(name, None)
+    row = {**values, "prev_hash": prev_hash, "hash": chain_hash(prev_hash, values)}
+    session.connection().execute(_INSERT_EVENT, row)
+    return row
+
+
+_INSERT_EVENT = AuditEvent.__table__.insert()
 
 
 def apply_records(data: dict[str, Any], transition: Transition, actor: str, at: datetime,

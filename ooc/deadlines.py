@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar, to_utc, local_date
+from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar, local_date, to_utc
 from ooc.definitions import DeadlineRule, Definition, Transition
 from ooc.guards import GuardContext, holds
 from ooc.machine import WorkflowRegistry

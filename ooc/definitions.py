@@ -419,7 +419,8 @@ class _Builder:
                 self.problems.add(f"{where}: only the last entry may leave out 'when'.")
             routes.append(Route(item["state"], when))
         if routes and routes[-1].when is not None:
-            self.problems.add(f"{where}: the last entry must have no 'when', so one always applies.")
+            self.problems.add(f"{where}: the last entry must have no 'when', "
+                              "so that one always applies.")
         return tuple(routes)
 
     def _tracks(self, states: dict[str, State]) -> dict[str, Track]:
@@ -435,7 +436,8 @@ class _Builder:
             routes = self._routes(raw.get("initial"), f"{where} initial", states)
             for route in routes:
                 if route.state in states and states[route.state].track != name:
-                    self.problems.add(f"{where}: initial state '{route.state}' is on another track.")
+                    self.problems.add(f"{where}: initial state '{route.state}' is on "
+                                      "another track.")
             tracks[name] = Track(name, self._get(raw, "label", str, where, default=name), routes)
         for state in states.values():
             if state.track not in raw_tracks:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from ooc.audit import MIGRATE, new_event
+from ooc.audit import MIGRATE, append_event
 from ooc.errors import FieldProblem, GuardsFailed, InvalidForm, RoleNotAllowed
 from ooc.machine import WorkflowRegistry
 from ooc.models import TRACK_COLUMNS, Case, User
@@ -100,17 +100,16 @@ def migrate_cases(session: Session, *, registry: WorkflowRegistry, workflow: str
                            state_map=state_map)
     for move in moves:
         case = session.get(Case, move.case_id)
-        event = new_event(
-            prev_hash=case.audit_head, case_id=case.id, seq=case.version + 1, at=now,
+        event = append_event(
+            session, prev_hash=case.audit_head, case_id=case.id, seq=case.version + 1, at=now,
             actor=actor.username, role=MIGRATING_ROLE, trigger=MIGRATE, track="main",
             from_state=move.states["main"][0], to_state=move.states["main"][1],
             data={"from_version": from_version, "to_version": to_version,
                   "states": {track: list(pair) for track, pair in move.states.items()}},
             workflow_name=workflow, workflow_version=to_version)
         changes = {TRACK_COLUMNS[track]: new for track, (_, new) in move.states.items()}
-        changes.update(workflow_version=to_version, version=event.seq, audit_head=event.hash,
-                       updated_at=event.at)
+        changes.update(workflow_version=to_version, version=event["seq"],
+                       audit_head=event["hash"], updated_at=event["at"])
         write_case(session, case, changes)
-        session.add(event)
     session.flush()
     return moves

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from ooc.audit import CREATE, GENESIS, apply_records, new_event
+from ooc.audit import CREATE, GENESIS, append_event, apply_records
 from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar, to_utc
 from ooc.deadlines import open_referral_deadlines, update_deadlines
 from ooc.definitions import Definition, Transition
@@ -102,13 +103,12 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
     except IntegrityError:
         raise Conflict("Another case with this police reference was created at the same "
                        "moment. Reload to see it.") from None
-    event = new_event(
-        prev_hash=GENESIS, case_id=case.id, seq=1, at=now, actor=actor.username, role=role,
-        trigger=CREATE, track="main", to_state=case.state,
+    event = append_event(
+        session, prev_hash=GENESIS, case_id=case.id, seq=1, at=now, actor=actor.username,
+        role=role, trigger=CREATE, track="main", to_state=case.state,
         data={"referral": to_json(values), "initial": initial},
         workflow_name=definition.name, workflow_version=definition.version)
-    case.audit_head = event.hash
-    session.add(event)
+    case.audit_head = event["hash"]
     open_referral_deadlines(session, definition=definition, case=case, calendar=calendar)
     session.flush()
     return case
@@ -249,34 +249,30 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
         raise GuardsFailed(f"{transition.label} cannot be done yet.", failures)
 
     stored_form = to_json(form)
-    event = new_event(
-        prev_hash=case.audit_head, case_id=case.id, seq=case.version + 1, at=now,
-        actor=actor.username, role=role, trigger=trigger, track=transition.track,
-        from_state=from_state, to_state=to_state, reason_code=reason_code,
-        reason=reason.strip() if reason else None, data=stored_form,
-        workflow_name=definition.name, workflow_version=definition.version)
-    changes: dict[str, Any] = {
-        TRACK_COLUMNS[transition.track]: to_state,
-        "version": event.seq,
-        "audit_head": event.hash,
-        "updated_at": event.at,
-    }
+    seq = case.version + 1
+    changes: dict[str, Any] = {TRACK_COLUMNS[transition.track]: to_state, "version": seq,
+                               "updated_at": to_utc(now)}
     if transition.records or transition.clears:
         changes["data"] = apply_records(case.data, transition, actor.username, now, stored_form)
     if transition.assigns:
         changes[transition.assigns] = actor.username
-    write_case(session, case, changes)
-    session.add(event)
     try:
-        # The deadline query autoflushes the event, so a duplicate sequence number (a second
-        # writer the version check somehow missed) surfaces in here too.
+        event = append_event(
+            session, prev_hash=case.audit_head, case_id=case.id, seq=seq, at=now,
+            actor=actor.username, role=role, trigger=trigger, track=transition.track,
+            from_state=from_state, to_state=to_state, reason_code=reason_code,
+            reason=reason.strip() if reason else None, data=stored_form,
+            workflow_name=definition.name, workflow_version=definition.version)
+        changes["audit_head"] = event["hash"]
+        write_case(session, case, changes)
         update_deadlines(session, definition=definition, case=case, ctx=ctx,
                          transition=transition, from_state=from_state, to_state=to_state,
                          now=now, calendar=calendar)
         session.flush()
     except IntegrityError:
+        # Another writer took this sequence number first.
         raise _conflict(case_id) from None
-    return TransitionResult(case.id, trigger, transition.track, from_state, to_state, event.seq)
+    return TransitionResult(case.id, trigger, transition.track, from_state, to_state, seq)
 
 
 def _conflict(case_id: int) -> Conflict:
@@ -286,13 +282,22 @@ def _conflict(case_id: int) -> Conflict:
 
 def write_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
     """Update the case row only if nobody changed it since it was read."""
-    result = session.execute(
-        update(Case)
-        .where(Case.id == case.id, Case.version == case.version)
-        .values(**changes)
-        .execution_options(synchronize_session=False)
+    result = session.connection().execute(
+        _update_statement(tuple(sorted(changes))),
+        {**changes, "case_id": case.id, "read_version": case.version},
     )
     if result.rowcount != 1:
         raise _conflict(case.id)
     for name, value in changes.items():
         set_committed_value(case, name, value)
+
+
+@lru_cache(maxsize=64)
+def _update_statement(columns: tuple[str, ...]):
+    """One compiled-once Core statement per set of changed columns (a transition changes the
+    same columns every time), instead of building an ORM update on every call."""
+    table = Case.__table__
+    return (table.update()
+            .where(table.c.id == bindparam("case_id"),
+                   table.c.version == bindparam("read_version"))
+            .values({name: bindparam(name) for name in columns}))

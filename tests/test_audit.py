@@ -42,7 +42,7 @@ def test_each_transition_adds_one_event_chained_to_the_last(session, two_cases):
     assert [e.trigger for e in events] == ["create", "take_case", "submit_assessment",
                                            "countersign", "record_victim_views",
                                            "record_decision"]
-    for before, after in zip(events, events[1:]):
+    for before, after in zip(events, events[1:], strict=False):
         assert after.prev_hash == before.hash
     assert first.audit_head == events[-1].hash
     assert verify_trail(session) == (2, len(events) + 2, [])
