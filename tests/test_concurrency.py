@@ -65,15 +65,16 @@ def _user(session: Session, username: str) -> User:
     return session.exec(select(User).where(User.username == username)).one()
 
 
-def _race(engine: Engine, registry: WorkflowRegistry, case_id: int,
-          attempts: list[Attempt]) -> list[Outcome]:
-    """Every attempt in its own thread and session; all load the case, then all fire at once.
+def _race_on_cases(engine: Engine, registry: WorkflowRegistry,
+                   jobs: list[tuple[int, Attempt]]) -> list[Outcome]:
+    """Every attempt in its own thread and session; all load their case, then all fire at once.
 
     Each thread commits through `unit_of_work`, as a request would; the loser's error is kept.
     """
-    barrier = threading.Barrier(len(attempts))
+    barrier = threading.Barrier(len(jobs))
 
-    def contend(attempt: Attempt) -> Outcome:
+    def contend(job: tuple[int, Attempt]) -> Outcome:
+        case_id, attempt = job
         outcome = Outcome(attempt, loaded_version=-1)
         try:
             with unit_of_work(engine) as session:
@@ -92,8 +93,14 @@ def _race(engine: Engine, registry: WorkflowRegistry, case_id: int,
             outcome.result, outcome.error = None, e
         return outcome
 
-    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
-        return list(pool.map(contend, attempts))
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(contend, jobs))
+
+
+def _race(engine: Engine, registry: WorkflowRegistry, case_id: int,
+          attempts: list[Attempt]) -> list[Outcome]:
+    """Everyone at once on the same case."""
+    return _race_on_cases(engine, registry, [(case_id, a) for a in attempts])
 
 
 def _snapshot(engine: Engine, case_id: int) -> dict[str, Any]:
@@ -401,34 +408,6 @@ def test_a_session_holding_an_old_copy_of_the_case_cannot_overwrite_a_newer_chan
 
 
 # --- different cases -------------------------------------------------------------------------
-
-
-def _race_on_cases(engine: Engine, registry: WorkflowRegistry,
-                   jobs: list[tuple[int, Attempt]]) -> list[Outcome]:
-    barrier = threading.Barrier(len(jobs))
-
-    def work(job: tuple[int, Attempt]) -> Outcome:
-        case_id, attempt = job
-        outcome = Outcome(attempt, loaded_version=-1)
-        try:
-            with unit_of_work(engine) as session:
-                actor = _user(session, attempt.who)
-                # Keep a strong reference: the session's identity map is weak, and `fire` must
-                # find this very copy (read before the barrier) rather than read the case again.
-                loaded = session.get(Case, case_id)
-                outcome.loaded_version = loaded.version
-                barrier.wait(timeout=BARRIER_TIMEOUT)
-                outcome.result = service.fire(
-                    session, registry=registry, case_id=case_id, trigger=attempt.trigger,
-                    actor=actor, now=LATER, data=attempt.data)
-        except threading.BrokenBarrierError:
-            raise
-        except Exception as e:
-            outcome.error = e
-        return outcome
-
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        return list(pool.map(work, jobs))
 
 
 def test_two_people_on_two_different_cases_at_once_both_succeed(engine, registry, walker):
