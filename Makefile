@@ -8,18 +8,29 @@ DEMO_CASES ?= 300
 
 .PHONY: run test setup bench lint clean
 
+GOVUK := web/frontend/node_modules/govuk-frontend/dist/govuk
+
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-setup: $(VENV)/.installed
+# GOV.UK Frontend's own assets, from the npm registry, copied where the application serves them.
+web/static/.built: web/frontend/package.json web/frontend/package-lock.json web/static_src/ooc.css
+	cd web/frontend && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf web/static && mkdir -p web/static/govuk
+	cp -R $(GOVUK)/govuk-frontend.min.css $(GOVUK)/govuk-frontend.min.js $(GOVUK)/assets web/static/govuk/
+	cp web/static_src/ooc.css web/static/
+	touch $@
+
+setup: $(VENV)/.installed web/static/.built
 
 run: setup
 	$(OOC) init
 	$(OOC) demo --cases $(DEMO_CASES) --seed 1 --if-empty
 	$(OOC) status
+	$(OOC) serve --host 127.0.0.1 --port 8000
 
 test: setup
 	$(PY) -m pytest

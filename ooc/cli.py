@@ -27,8 +27,10 @@ app = typer.Typer(help="ooc: out-of-court disposal workflow engine.", no_args_is
 workflow_app = typer.Typer(help="Check workflow files and migrate cases between versions.",
                            no_args_is_help=True)
 audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
+users_app = typer.Typer(help="Add users and issue API tokens.", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 
 def fail(message: str) -> typer.Exit:
@@ -127,6 +129,8 @@ def demo(
             existing = session.exec(select(func.count()).select_from(Case)).one()
         if if_empty and existing:
             typer.echo(f"The database already has {existing} cases; no demo data added.")
+            if _demo_accounts_present(engine):
+                _print_demo_accounts()
             return
         with typer.progressbar(length=cases, label="Creating demo cases", file=sys.stderr) as bar:
             done_so_far = 0
@@ -141,6 +145,83 @@ def demo(
                                     today=as_of, progress=progress)
         typer.echo(f"Created {summary.cases} demo cases, {summary.users} demo users and "
                    f"{summary.meetings} panel meetings.")
+        _print_demo_accounts()
+
+
+def _print_demo_accounts() -> None:
+    from ooc.demo import DEMO_PASSWORD, DEMO_USERS
+
+    typer.echo(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
+    for username, (_, roles) in DEMO_USERS.items():
+        typer.echo(f"  {username:<15} {', '.join(r.replace('_', ' ') for r in roles)}")
+
+
+def _demo_accounts_present(engine: Engine) -> int:
+    from ooc.models import User
+
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(User)
+                            .where(User.is_demo.is_(True))).one()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the web application."""
+    import uvicorn
+
+    with reporting_errors():
+        engine = _engine()
+        demo_accounts = _demo_accounts_present(engine)
+        engine.dispose()
+    if demo_accounts:
+        banner = "!" * 78
+        typer.echo(f"{banner}\nWARNING: this database has {demo_accounts} DEMO ACCOUNTS with a "
+                   "published password.\nNever use it for real cases. Anyone can sign in as "
+                   f"any demo role.\n{banner}", err=True)
+    typer.echo(f"ooc is running at http://{host}:{port}/ (press Ctrl+C to stop)")
+    uvicorn.run("web.main:app", host=host, port=port, workers=workers, log_level="warning")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="The new user's username.")],
+    role: Annotated[list[str], typer.Option("--role", help="A role (repeat for several).")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password "
+                                                 "from standard input.")] = False,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a user with one or more roles."""
+    from ooc.accounts import add_user
+    from ooc.db import unit_of_work
+
+    if not password_stdin:
+        raise fail("Error: give the password on standard input with --password-stdin, for "
+                   "example: printf '%s' \"$PASSWORD\" | ooc users add NAME --role manager "
+                   "--password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    with reporting_errors():
+        with unit_of_work(_engine()) as session:
+            user = add_user(session, username=username, roles=role, password=password,
+                            display_name=name)
+        typer.echo(f"Created user {user.username} ({', '.join(user.roles)}).")
+
+
+@users_app.command("token")
+def users_token(username: Annotated[str, typer.Argument(help="Whose token.")]) -> None:
+    """Print a new API token for a user (on the last line); keep it secret."""
+    from ooc.accounts import issue_token
+    from ooc.db import unit_of_work
+
+    with reporting_errors():
+        with unit_of_work(_engine()) as session:
+            token = issue_token(session, username=username, now=datetime.now(UTC))
+        typer.echo(f"API token for {username} (shown once; send it as "
+                   "'Authorization: Bearer TOKEN'):")
+        typer.echo(token)
 
 
 @app.command()

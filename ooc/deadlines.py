@@ -106,7 +106,7 @@ class DeadlineStatus:
 
 def list_open_deadlines(session: Session, *, registry: WorkflowRegistry,
                         now: datetime, overdue_only: bool = False,
-                        case_manager: str | None = None,
+                        case_manager: str | None = None, case_id: int | None = None,
                         calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> list[DeadlineStatus]:
     """Open deadlines of open cases, most urgent first, with working days left at `now`."""
     today = local_date(now)
@@ -120,6 +120,8 @@ def list_open_deadlines(session: Session, *, registry: WorkflowRegistry,
         query = query.where(Deadline.due_on < today)
     if case_manager is not None:
         query = query.where(Case.case_manager == case_manager)
+    if case_id is not None:
+        query = query.where(Case.id == case_id)
     statuses = []
     for deadline, case in session.execute(query):
         definition = registry.get(case.workflow_name, case.workflow_version)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from ooc.accounts import hash_password
 from ooc.audit import CREATE
 from ooc.calendar import ENGLAND_AND_WALES as CALENDAR
 from ooc.calendar import LONDON
@@ -29,6 +30,9 @@ from ooc.models import Case, PanelMeeting, User
 from ooc.service import create_case, fire
 
 WORKFLOW = "oocd"
+# Every demo account's password. Demo accounts exist only in a database filled by `ooc demo`,
+# and `ooc serve` warns loudly whenever they are present.
+DEMO_PASSWORD = "demo-password-not-for-real-use"
 REFERENCE_PREFIX = "DEMO/"
 
 # username: (display name, roles). manager2 also chairs panels, so the rule that nobody signs
@@ -235,10 +239,12 @@ def _ensure_users(session: Session) -> tuple[dict[str, User], int]:
     existing = {u.username: u for u in session.exec(
         select(User).where(User.username.in_(list(DEMO_USERS))))}
     created = 0
+    password_hash = hash_password(DEMO_PASSWORD)  # one hash: argon2 is slow by design
     for username, (display_name, roles) in DEMO_USERS.items():
         if username not in existing:
             existing[username] = User(username=username, display_name=display_name,
-                                      roles=roles, team="Demo team", is_demo=True)
+                                      roles=roles, team="Demo team", is_demo=True,
+                                      password_hash=password_hash)
             session.add(existing[username])
             created += 1
     session.flush()

@@ -28,6 +28,9 @@ class User(SQLModel, table=True):
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=300)
     is_demo: bool = False
+    # Sign-in lockout after repeated failures.
+    failed_sign_ins: int = 0
+    locked_until: datetime | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -155,3 +158,28 @@ class PanelMeeting(SQLModel, table=True):
     chair: str = Field(max_length=64)
     agencies_present: list[str] = json_column(default_factory=list)
     created_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the JSON API. Only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AccessLog(SQLModel, table=True):
+    """Who viewed which child's case, when, and through what."""
+
+    __tablename__ = "access_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    username: str = Field(max_length=64, index=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    view: str = Field(max_length=64)

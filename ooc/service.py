@@ -186,7 +186,8 @@ def _open_track_states(definition: Definition, case: Case) -> list[str]:
     return list(_track_states(case).values())
 
 
-def _find_transition(definition: Definition, case: Case, trigger: str) -> tuple[str, Transition]:
+def find_transition(definition: Definition, case: Case, trigger: str) -> tuple[str, Transition]:
+    """The state `trigger` fires from and its transition, or UnknownTrigger saying what can."""
     states = _open_track_states(definition, case)
     for state in states:
         transition = definition.transition(state, trigger)
@@ -230,7 +231,7 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
             f"{expected_version}; it is now at version {case.version}). Reload the case to see "
             "what changed, then try again.")
     definition = registry.get(case.workflow_name, case.workflow_version)
-    from_state, transition = _find_transition(definition, case, trigger)
+    from_state, transition = find_transition(definition, case, trigger)
 
     role = _acting_role(actor, transition.roles)
     if role is None:

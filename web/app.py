@@ -1,0 +1,61 @@
+"""The application factory. Configuration, the database and the clock are passed in."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from ooc.db import make_engine
+from ooc.machine import WorkflowRegistry
+from ooc.settings import PROJECT_ROOT, Settings
+from web import errors
+from web.deps import Services
+from web.routes import api, auth, cases, referrals
+
+STATIC = Path(__file__).resolve().parent / "static"
+SESSION_HOURS = 8
+
+
+def secret_key(settings: Settings) -> str:
+    """OOC_SECRET_KEY, or a key kept in var/ so sessions survive a restart."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = PROJECT_ROOT / "var" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(*, settings: Settings | None = None, engine: Engine | None = None,
+               registry: WorkflowRegistry | None = None,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
+    settings = settings or Settings.from_environ(os.environ)
+    app = FastAPI(title="ooc", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = Services(
+        settings=settings,
+        engine=engine or make_engine(settings.database_url),
+        registry=registry or WorkflowRegistry.from_folder(settings.workflows_dir),
+        clock=clock or (lambda: datetime.now(UTC)),
+    )
+    app.add_middleware(SessionMiddleware, secret_key=secret_key(settings),
+                       session_cookie="ooc_session", max_age=SESSION_HOURS * 3600,
+                       same_site="lax", https_only=settings.secure_cookies)
+    if (STATIC / "govuk").exists():
+        app.mount("/assets", StaticFiles(directory=STATIC / "govuk" / "assets"), name="assets")
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app)
+    app.include_router(auth.router)
+    app.include_router(cases.router)
+    app.include_router(referrals.router)
+    app.mount("/api/v1", api.create_api(app.state.services))
+    return app

@@ -1,0 +1,80 @@
+"""Request-scoped dependencies: the database session, the signed-in user and the clock.
+
+Routes that change anything commit once, at their end; everything below only flushes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from ooc.machine import WorkflowRegistry
+from ooc.models import User
+from ooc.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the application is built on; kept on `app.state.services`."""
+
+    settings: Settings
+    engine: Engine
+    registry: WorkflowRegistry
+    clock: Callable[[], datetime]
+
+
+class SignInRequired(Exception):
+    """No signed-in user for a page that needs one (answered with a redirect to sign in)."""
+
+
+class Forbidden(Exception):
+    """The signed-in user's roles do not allow this page."""
+
+    def __init__(self, message: str = "You do not have access to this page."):
+        super().__init__(message)
+        self.message = message
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with Session(services.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_user(request: Request, session: SessionDep) -> User:
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if user_id else None
+    if user is None or not user.active:
+        request.session.clear()
+        raise SignInRequired()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: str) -> Callable[[User], User]:
+    """A dependency that lets in users holding any of `roles`."""
+
+    def check(user: CurrentUser) -> User:
+        if not set(user.roles) & set(roles):
+            names = " or ".join(r.replace("_", " ") for r in roles)
+            raise Forbidden(f"This page is for {names} users.")
+        return user
+
+    return check

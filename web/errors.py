@@ -1,0 +1,115 @@
+"""Every error a user can meet, mapped to an HTTP status in one place.
+
+API requests (under /api/) get JSON with the same plain-words reasons the pages show; pages get
+a GOV.UK error page. Nobody ever sees a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from ooc import errors
+from web.deps import Forbidden, SignInRequired
+from web.pages import CsrfFailed, render_page
+
+log = logging.getLogger("ooc.web")
+
+FALLBACK_PAGE = ("<!DOCTYPE html><html lang=\"en\"><head><title>Sorry, there is a problem with "
+                 "the service</title></head><body><main><h1>Sorry, there is a problem with the "
+                 "service</h1><p>Try again later. Nothing you sent was saved.</p></main></body>"
+                 "</html>")
+
+STATUS = {
+    errors.NotFound: 404,
+    errors.RoleNotAllowed: 403,
+    errors.Conflict: 409,
+    errors.InvalidForm: 422,
+    errors.GuardsFailed: 422,
+    errors.UnknownTrigger: 422,
+    errors.DatabaseUnavailable: 503,
+}
+TITLES = {
+    400: "This form has expired",
+    401: "Sign in to use the API",
+    403: "You cannot do this",
+    404: "Page not found",
+    409: "Someone else changed this case",
+    422: "This cannot be done yet",
+    503: "Sorry, the service is unavailable",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem_response(request: Request, status: int, message: str,
+                     reasons: list[str] | None = None, problems: list[dict] | None = None
+                     ) -> Response:
+    if wants_json(request):
+        body = {"error": TITLES.get(status, "Error"), "message": message,
+                "reasons": reasons or []}
+        if problems is not None:
+            body["problems"] = problems
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body, status_code=status, headers=headers)
+    return render_page(request, "pages/error.html",
+                       {"title": TITLES.get(status, "Error"), "message": message,
+                        "reasons": reasons or []},
+                       user=getattr(request.state, "user", None), status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.OocError)
+    async def domain_error(request: Request, exc: errors.OocError) -> Response:
+        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 422)
+        problems = None
+        if isinstance(exc, errors.InvalidForm):
+            problems = [{"field": p.field, "message": p.message} for p in exc.problems]
+        return problem_response(request, status, exc.message, exc.reasons, problems)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        if wants_json(request):
+            return problem_response(request, 401, "Give a valid API token as "
+                                                  "'Authorization: Bearer TOKEN'.")
+        return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return problem_response(request, 403, exc.message)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return problem_response(request, 400, "The form was sent without a valid security "
+                                              "token, so nothing was saved. Go back, reload the "
+                                              "page and try again.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: "If you typed the web address, check it is correct."}.get(
+            exc.status_code, str(exc.detail))
+        return problem_response(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body",
+                     "message": e["msg"]} for e in exc.errors()]
+        return problem_response(request, 422, "The request is not valid.",
+                                [f"{p['field']}: {p['message']}" for p in problems], problems)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("Unexpected error on %s %s", request.method, request.url.path)
+        try:
+            return problem_response(request, 500, "Try again later. Nothing you sent was saved.")
+        except Exception:
+            log.exception("The error page failed too")
+            return HTMLResponse(FALLBACK_PAGE, status_code=500)

@@ -1,0 +1,52 @@
+"""Between HTML forms and the engine: submitted text to engine values, engine problems to
+GOV.UK error messages on the right fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from ooc.definitions import FormField
+from ooc.errors import GuardsFailed, InvalidForm, OocError
+
+# Fields every form carries that are not the workflow's.
+CONTROL_FIELDS = {"csrf_token", "expected_version", "reason", "reason_code"}
+
+
+def _date_value(form: FormData, name: str) -> tuple[str | None, dict[str, str]]:
+    parts = {part: (form.get(f"{name}-{part}") or "").strip() for part in ("day", "month", "year")}
+    if not any(parts.values()):
+        return None, parts
+    if not all(p.isdigit() for p in parts.values()):
+        return "not a date", parts
+    return f"{int(parts['year']):04d}-{int(parts['month']):02d}-{int(parts['day']):02d}", parts
+
+
+def read_form(fields: tuple[FormField, ...], form: FormData) -> tuple[dict[str, Any],
+                                                                     dict[str, Any]]:
+    """The engine's data (blank answers left out) and what to show again if it is refused."""
+    data: dict[str, Any] = {}
+    shown: dict[str, Any] = {}
+    for field in fields:
+        if field.type == "date":
+            value, shown[field.name] = _date_value(form, field.name)
+        else:
+            value = form.get(field.name)
+            shown[field.name] = value
+        if value not in (None, ""):
+            data[field.name] = value
+    return data, shown
+
+
+def problems_of(error: OocError) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The error summary's list and the message for each field, from an engine refusal."""
+    if isinstance(error, InvalidForm):
+        errors = {}
+        for p in error.problems:
+            errors.setdefault(p.field, p.message)
+        summary = [{"text": p.message, "href": f"#{p.field}"} for p in error.problems]
+        return summary, errors
+    reasons = error.reasons if isinstance(error, GuardsFailed) and error.reasons else [
+        error.message]
+    return [{"text": r, "href": "#action-form"} for r in reasons], {}

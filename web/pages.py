@@ -1,0 +1,89 @@
+"""Rendering pages: one `render_page` for every HTML response, and CSRF protection of forms."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from starlette.responses import HTMLResponse
+
+from ooc.models import User
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+templates.env.loader = ChoiceLoader([
+    FileSystemLoader(str(TEMPLATES)),
+    PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+])
+# The GOV.UK macros read optional parameters that callers leave out.
+templates.env.undefined = ChainableUndefined
+templates.env.globals["service_name"] = "Out-of-court disposals"
+
+
+def option_item(option: Any, current: Any) -> dict[str, Any]:
+    """A GOV.UK radios or select item for a workflow option."""
+    chosen = str(option.value) == str(current) if current is not None else False
+    return {"value": option.value, "text": option.label, "checked": chosen, "selected": chosen}
+
+
+def reason_code_item(code: str, current: str | None) -> dict[str, Any]:
+    return {"value": code, "text": code.replace("_", " ").capitalize(), "checked": code == current}
+
+
+templates.env.filters["option_item"] = option_item
+templates.env.filters["reason_code_item"] = reason_code_item
+
+# The main navigation: (label, path, roles that see it).
+NAVIGATION = [
+    ("My caseload", "/caseload", {"case_manager"}),
+    ("New referral", "/referrals/new", {"police", "case_manager"}),
+    ("Panel", "/panel", {"panel_chair"}),
+    ("Manager queues", "/manager", {"manager"}),
+    ("Victims", "/victims", {"victim_worker"}),
+    ("Board", "/board", {"board", "manager", "admin"}),
+    ("Admin", "/admin", {"admin"}),
+]
+
+
+class CsrfFailed(Exception):
+    """A form arrived without the token of the session that showed it."""
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not submitted or not secrets.compare_digest(expected, submitted):
+        raise CsrfFailed()
+
+
+def flash(request: Request, message: str, *, success: bool = True) -> None:
+    """A message for the next page shown (GOV.UK notification banner)."""
+    request.session.setdefault("flash", []).append({"text": message, "success": success})
+
+
+def render_page(request: Request, template: str, context: dict[str, Any] | None = None, *,
+                user: User | None = None, status_code: int = 200) -> HTMLResponse:
+    nav = []
+    if user is not None:
+        nav = [{"text": label, "href": path, "active": request.url.path.startswith(path)}
+               for label, path, roles in NAVIGATION if roles & set(user.roles)]
+    page = {
+        "request": request,
+        "user": user,
+        "navigation": nav,
+        "csrf_token": csrf_token(request),
+        "flashes": request.session.pop("flash", []),
+        **(context or {}),
+    }
+    return templates.TemplateResponse(request, template, page, status_code=status_code)

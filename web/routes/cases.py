@@ -1,0 +1,163 @@
+"""The case manager's caseload, the case page and the forms of workflow actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlmodel import select
+from starlette.responses import RedirectResponse, Response
+
+from ooc import service
+from ooc.access import CASE_VIEWERS, log_view
+from ooc.audit import case_events
+from ooc.deadlines import list_open_deadlines
+from ooc.definitions import Option
+from ooc.errors import Conflict, NotFound, OocError
+from ooc.guards import age_on
+from ooc.models import Case, PanelMeeting, User
+from web.deps import ServicesDep, SessionDep, require_roles
+from web.forms import problems_of, read_form
+from web.pages import check_csrf, flash, render_page
+
+router = APIRouter()
+CaseViewer = Annotated[User, Depends(require_roles(*CASE_VIEWERS))]
+CaseManager = Annotated[User, Depends(require_roles("case_manager"))]
+
+
+def load_case(session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"There is no case {case_id}.")
+    return case
+
+
+@router.get("/caseload")
+def caseload(request: Request, session: SessionDep, services: ServicesDep,
+             user: CaseManager) -> Response:
+    now = services.clock()
+    mine = session.exec(select(Case).where(Case.case_manager == user.username)).all()
+    deadlines = list_open_deadlines(session, registry=services.registry, now=now,
+                                    case_manager=user.username)
+    most_urgent: dict[int, object] = {}
+    for d in deadlines:  # already sorted, most urgent first
+        most_urgent.setdefault(d.case_id, d)
+    rows = []
+    for case in mine:
+        definition = services.registry.get(case.workflow_name, case.workflow_version)
+        if definition.is_terminal(case.state):
+            continue
+        rows.append({"case": case, "state": definition.states[case.state].label,
+                     "next": most_urgent.get(case.id)})
+    # Most urgent first; cases with no open deadline last.
+    rows.sort(key=lambda r: (r["next"] is None, r["next"].working_days_left if r["next"] else 0,
+                             r["case"].referral_date))
+    new_referrals = session.exec(select(Case).where(Case.state == "referred",
+                                                    Case.case_manager.is_(None))
+                                 .order_by(Case.referral_date)).all()
+    return render_page(request, "pages/caseload.html",
+                       {"title": "My caseload", "rows": rows, "new_referrals": new_referrals},
+                       user=user)
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int, session: SessionDep, services: ServicesDep,
+              user: CaseViewer) -> Response:
+    now = services.clock()
+    case = load_case(session, case_id)
+    definition = services.registry.get(case.workflow_name, case.workflow_version)
+    actions = service.available_actions(session, registry=services.registry, case=case,
+                                        actor=user, now=now)
+    timeline = []
+    for event in reversed(case_events(session, case.id)):
+        transition = (definition.transition(event.from_state, event.trigger)
+                      if event.from_state else None)
+        timeline.append({"event": event,
+                         "label": transition.label if transition else
+                         {"create": "Referral received",
+                          "migrate_workflow": "Moved to a new workflow version"}.get(
+                              event.trigger, event.trigger)})
+    context = {
+        "title": f"{case.child_name} ({case.police_reference})",
+        "case": case,
+        "definition": definition,
+        "age_at_offence": age_on(case.date_of_birth, case.offence_date),
+        "ethnicity": definition.ethnicities.get(case.ethnicity),
+        "main_state": definition.states[case.state],
+        "victim_state": definition.states[case.victim_state],
+        "deadlines": list_open_deadlines(session, registry=services.registry, now=now,
+                                         case_id=case.id),
+        "actions": actions,
+        "timeline": timeline,
+    }
+    log_view(session, user=user, case_id=case.id, view="case page", now=now)
+    session.commit()
+    return render_page(request, "pages/case.html", context, user=user)
+
+
+def _meeting_options(session, services: ServicesDep) -> list[Option]:
+    meetings = session.exec(select(PanelMeeting).order_by(PanelMeeting.held_on.desc())
+                            .limit(12)).all()
+    return [Option(str(m.id), f"{m.held_on:%A %d %B %Y} (chair: {m.chair})") for m in meetings]
+
+
+def _action_page(request, session, services, user, case, transition, *, values=None,
+                 errors=None, problems=None, reason="", reason_code="", status_code=200):
+    definition = services.registry.get(case.workflow_name, case.workflow_version)
+    indicated = [definition.outcomes[c].label for c in definition.gravity.get(case.gravity_score,
+                                                                               ())]
+    return render_page(request, "pages/action.html", {
+        "title": transition.label,
+        "case": case,
+        "transition": transition,
+        "values": values or {},
+        "errors": errors or {},
+        "problems": problems,
+        "meetings": _meeting_options(session, services),
+        "indicated_outcomes": indicated,
+        "reason": reason,
+        "reason_code": reason_code,
+    }, user=user, status_code=status_code)
+
+
+@router.get("/cases/{case_id}/actions/{trigger}")
+def action_form(request: Request, case_id: int, trigger: str, session: SessionDep,
+                services: ServicesDep, user: CaseViewer) -> Response:
+    case = load_case(session, case_id)
+    definition = services.registry.get(case.workflow_name, case.workflow_version)
+    _, transition = service.find_transition(definition, case, trigger)
+    return _action_page(request, session, services, user, case, transition)
+
+
+@router.post("/cases/{case_id}/actions/{trigger}")
+async def do_action(request: Request, case_id: int, trigger: str, session: SessionDep,
+                    services: ServicesDep, user: CaseViewer) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    case = load_case(session, case_id)
+    definition = services.registry.get(case.workflow_name, case.workflow_version)
+    _, transition = service.find_transition(definition, case, trigger)
+    data, shown = read_form(transition.fields, form)
+    reason = (form.get("reason") or "").strip() or None
+    reason_code = form.get("reason_code") or None
+    expected = form.get("expected_version")
+    try:
+        service.fire(session, registry=services.registry, case_id=case.id, trigger=trigger,
+                     actor=user, now=services.clock(), data=data, reason=reason,
+                     reason_code=reason_code,
+                     expected_version=int(expected) if expected and expected.isdigit() else None)
+    except Conflict as conflict:
+        # Most often the same form sent twice: the first one was saved, this one is not.
+        session.rollback()
+        flash(request, conflict.message, success=False)
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    except OocError as refusal:
+        session.rollback()
+        problems, errors = problems_of(refusal)
+        return _action_page(request, session, services, user, load_case(session, case_id),
+                            transition, values=shown, errors=errors, problems=problems,
+                            reason=reason or "", reason_code=reason_code or "",
+                            status_code=422)
+    session.commit()
+    flash(request, f"Done: {transition.label.lower()}.")
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
