@@ -216,6 +216,15 @@ def _check_reason(transition: Transition, reason: str | None,
     return problems
 
 
+def check_version(case: Case, expected_version: int | None) -> None:
+    """Refuse work based on an older copy of the case (a stale page, a form sent twice)."""
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            f"Case {case.id} has changed since you opened it (you had version "
+            f"{expected_version}; it is now at version {case.version}). Reload the case to see "
+            "what changed, then try again.")
+
+
 def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger: str,
          actor: User, now: datetime, data: dict[str, Any] | None = None,
          reason: str | None = None, reason_code: str | None = None,
@@ -225,11 +234,7 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound(f"There is no case {case_id}.")
-    if expected_version is not None and expected_version != case.version:
-        raise Conflict(
-            f"Case {case_id} has changed since you opened it (you had version "
-            f"{expected_version}; it is now at version {case.version}). Reload the case to see "
-            "what changed, then try again.")
+    check_version(case, expected_version)
     definition = registry.get(case.workflow_name, case.workflow_version)
     from_state, transition = find_transition(definition, case, trigger)
 

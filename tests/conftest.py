@@ -9,12 +9,15 @@ import os
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from ooc.db import make_engine, upgrade_schema
 from ooc.machine import WorkflowRegistry
+from ooc.settings import Settings
 from tests.pg_server import TemporaryPostgres, find_bindir
-from tests.support import empty_database, make_users
+from tests.support import NOW, empty_database, make_users
+from web.app import create_app
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 REQUIRE_SERVICES = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -84,3 +87,23 @@ def users(session):
     users = make_users(session)
     session.commit()
     return users
+
+
+@pytest.fixture
+def clock():
+    """The application's clock: a list holding "now", so a test can move time on."""
+    return [NOW]
+
+
+@pytest.fixture
+def app(engine, registry, clock):
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
+                        workflows_dir=WORKFLOWS, secret_key="test-secret-key")
+    return create_app(settings=settings, engine=engine, registry=registry,
+                      clock=lambda: clock[0])
+
+
+@pytest.fixture
+def client(app, users):
+    with TestClient(app) as client:
+        yield client

@@ -4,12 +4,14 @@ case through the reference workflow step by step."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
 from ooc import service
+from ooc.accounts import hash_password
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting, User
 
@@ -43,8 +45,17 @@ def empty_database(engine: Engine) -> None:
                 connection.execute(text(f"DELETE FROM {table}"))
 
 
+PASSWORD = "a-test-password-for-everyone"
+
+
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    return hash_password(PASSWORD)  # once per run: argon2 is slow by design
+
+
 def make_users(session: Session) -> dict[str, User]:
-    users = {name: User(username=name, display_name=name.replace("_", " ").title(), roles=roles)
+    users = {name: User(username=name, display_name=name.replace("_", " ").title(), roles=roles,
+                        password_hash=_password_hash())
              for name, roles in USERS.items()}
     session.add_all(users.values())
     session.flush()

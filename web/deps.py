@@ -62,6 +62,7 @@ def get_current_user(request: Request, session: SessionDep) -> User:
     if user is None or not user.active:
         request.session.clear()
         raise SignInRequired()
+    request.state.user = user  # so that error pages still show the navigation
     return user
 
 

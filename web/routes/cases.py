@@ -135,17 +135,21 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     case = load_case(session, case_id)
-    definition = services.registry.get(case.workflow_name, case.workflow_version)
-    _, transition = service.find_transition(definition, case, trigger)
-    data, shown = read_form(transition.fields, form)
+    expected = form.get("expected_version")
+    expected_version = int(expected) if expected and expected.isdigit() else None
     reason = (form.get("reason") or "").strip() or None
     reason_code = form.get("reason_code") or None
-    expected = form.get("expected_version")
+    transition = None
     try:
+        # First, so that a form sent twice is recognised as such even though the case has
+        # since moved to a state where this action no longer applies.
+        service.check_version(case, expected_version)
+        definition = services.registry.get(case.workflow_name, case.workflow_version)
+        _, transition = service.find_transition(definition, case, trigger)
+        data, shown = read_form(transition.fields, form)
         service.fire(session, registry=services.registry, case_id=case.id, trigger=trigger,
                      actor=user, now=services.clock(), data=data, reason=reason,
-                     reason_code=reason_code,
-                     expected_version=int(expected) if expected and expected.isdigit() else None)
+                     reason_code=reason_code, expected_version=expected_version)
     except Conflict as conflict:
         # Most often the same form sent twice: the first one was saved, this one is not.
         session.rollback()
@@ -153,6 +157,8 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
     except OocError as refusal:
         session.rollback()
+        if transition is None:  # not an action of this case now: an error page
+            raise
         problems, errors = problems_of(refusal)
         return _action_page(request, session, services, user, load_case(session, case_id),
                             transition, values=shown, errors=errors, problems=problems,
