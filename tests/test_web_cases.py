@@ -50,8 +50,11 @@ def test_caseload_lists_my_open_cases_most_urgent_first(client, session, registr
     sign_in(client, "case_manager")
     page = client.get("/caseload")
     assert page.status_code == 200
+    rows = page.context["rows"]
+    assert [r["case"].police_reference for r in rows] == ["TEST/SOONER", "TEST/LATER"]
+    assert [(r["next"].label, r["next"].working_days_left) for r in rows] == [
+        ("Assessment submitted", 5), ("Assessment submitted", 10)]
     assert page.text.index("TEST/SOONER") < page.text.index("TEST/LATER")
-    assert "Assessment submitted" in page.text
 
 
 def test_the_case_page_shows_the_child_actions_and_timeline_and_logs_the_view(
@@ -62,8 +65,11 @@ def test_the_case_page_shows_the_child_actions_and_timeline_and_logs_the_view(
     sign_in(client, "case_manager")
     page = client.get(f"/cases/{case.id}")
     assert page.status_code == 200
+    assert page.context["age_at_offence"] == 14  # born 15 June 2011, offence 20 February 2026
+    allowed = {a.trigger for a in page.context["actions"] if a.allowed}
+    assert allowed == {"submit_assessment"}
     assert "Alex Example" in page.text
-    assert "14 years" in page.text  # born 15 June 2011, offence 20 February 2026
+    assert "14 years" in page.text
     assert "Assessment in progress" in page.text and "Awaiting contact" in page.text
     assert f'href="/cases/{case.id}/actions/submit_assessment"' in page.text
     assert "Only a manager can withdraw the case" in page.text
