@@ -9,6 +9,7 @@ DEMO_CASES ?= 300
 .PHONY: run test setup bench lint clean
 
 GOVUK := web/frontend/node_modules/govuk-frontend/dist/govuk
+SWAGGER_UI := web/frontend/node_modules/swagger-ui-dist
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,12 +17,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# GOV.UK Frontend's own assets, from the npm registry, copied where the application serves them.
-web/static/.built: web/frontend/package.json web/frontend/package-lock.json web/static_src/ooc.css
+# GOV.UK Frontend's own assets, and Swagger UI for the API docs (/api/v1/docs works offline),
+# from the npm registry, copied where the application serves them.
+web/static/.built: web/frontend/package.json web/frontend/package-lock.json web/static_src/ooc.css web/static_src/quorum.js
 	cd web/frontend && npm ci --no-audit --no-fund --loglevel=error
-	rm -rf web/static && mkdir -p web/static/govuk
+	rm -rf web/static && mkdir -p web/static/govuk web/static/swagger-ui
 	cp -R $(GOVUK)/govuk-frontend.min.css $(GOVUK)/govuk-frontend.min.js $(GOVUK)/assets web/static/govuk/
-	cp web/static_src/ooc.css web/static/
+	cp $(SWAGGER_UI)/swagger-ui.css $(SWAGGER_UI)/swagger-ui-bundle.js $(SWAGGER_UI)/favicon-32x32.png web/static/swagger-ui/
+	cp web/static_src/ooc.css web/static_src/quorum.js web/static/
 	touch $@
 
 setup: $(VENV)/.installed web/static/.built
@@ -39,7 +42,7 @@ bench: setup
 	$(PY) bench/engine.py
 
 lint: setup
-	$(PY) -m ruff check ooc tests bench migrations
+	$(PY) -m ruff check ooc web tests bench migrations
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -6,6 +6,7 @@ a GOV.UK error page. Nobody ever sees a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import quote
 
@@ -73,7 +74,12 @@ def install(app: FastAPI) -> None:
         problems = None
         if isinstance(exc, errors.InvalidForm):
             problems = [{"field": p.field, "message": p.message} for p in exc.problems]
-        return problem_response(request, status, exc.message, exc.reasons, problems)
+        response = problem_response(request, status, exc.message, exc.reasons, problems)
+        if isinstance(exc, errors.UnknownTrigger) and wants_json(request):
+            # Clients get the list, not only the sentence.
+            response = JSONResponse({**json.loads(response.body), "allowed": exc.allowed},
+                                    status_code=status)
+        return response
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
