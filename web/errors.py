@@ -6,7 +6,6 @@ a GOV.UK error page. Nobody ever sees a traceback.
 
 from __future__ import annotations
 
-import json
 import logging
 from urllib.parse import quote
 
@@ -52,11 +51,11 @@ def wants_json(request: Request) -> bool:
 
 
 def problem_response(request: Request, status: int, message: str,
-                     reasons: list[str] | None = None, problems: list[dict] | None = None
-                     ) -> Response:
+                     reasons: list[str] | None = None, problems: list[dict] | None = None,
+                     extra: dict | None = None) -> Response:
     if wants_json(request):
         body = {"error": TITLES.get(status, "Error"), "message": message,
-                "reasons": reasons or []}
+                "reasons": reasons or [], **(extra or {})}
         if problems is not None:
             body["problems"] = problems
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -74,12 +73,9 @@ def install(app: FastAPI) -> None:
         problems = None
         if isinstance(exc, errors.InvalidForm):
             problems = [{"field": p.field, "message": p.message} for p in exc.problems]
-        response = problem_response(request, status, exc.message, exc.reasons, problems)
-        if isinstance(exc, errors.UnknownTrigger) and wants_json(request):
-            # Clients get the list, not only the sentence.
-            response = JSONResponse({**json.loads(response.body), "allowed": exc.allowed},
-                                    status_code=status)
-        return response
+        # API clients get the list of what can be done, not only the sentence.
+        extra = {"allowed": exc.allowed} if isinstance(exc, errors.UnknownTrigger) else None
+        return problem_response(request, status, exc.message, exc.reasons, problems, extra)
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
