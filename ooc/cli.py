@@ -28,9 +28,11 @@ workflow_app = typer.Typer(help="Check workflow files and migrate cases between 
                            no_args_is_help=True)
 audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
 users_app = typer.Typer(help="Add users and issue API tokens.", no_args_is_help=True)
+import_app = typer.Typer(help="Import referrals from a CSV file.", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
 
 
 def fail(message: str) -> typer.Exit:
@@ -207,7 +209,8 @@ def users_add(
         with unit_of_work(_engine()) as session:
             user = add_user(session, username=username, roles=role, password=password,
                             display_name=name)
-        typer.echo(f"Created user {user.username} ({', '.join(user.roles)}).")
+            created = f"Created user {user.username} ({', '.join(user.roles)})."
+        typer.echo(created)
 
 
 @users_app.command("token")
@@ -222,6 +225,128 @@ def users_token(username: Annotated[str, typer.Argument(help="Whose token.")]) -
         typer.echo(f"API token for {username} (shown once; send it as "
                    "'Authorization: Bearer TOKEN'):")
         typer.echo(token)
+
+
+# Files with at least this many rows show a progress bar while they are imported.
+PROGRESS_FROM_ROWS = 200
+
+
+IMPORT_HELP = "\n\n".join([
+    "Create a case for each referral in a CSV file (UTF-8, commas, one row per referral).",
+    "Row 1 names the columns: the referral fields, such as police_reference, given_name, "
+    "family_name, date_of_birth (`ooc import columns` lists them all). Dates are written "
+    "year-month-day (2011-06-15); yes/no answers as yes, no, true or false.",
+    "Each row stands on its own: valid rows are created even when other rows are rejected, and "
+    "every rejected row is listed with its row number (the header is row 1) and its reasons.",
+    "A row whose police reference already has a case, or repeats an earlier row of the file, is "
+    "skipped as a duplicate, never a second case. So importing the same file again creates "
+    "nothing new: correct the rejected rows and import the whole file again.",
+    "A wrong header row (an unknown, repeated or missing column) or a file that is not UTF-8 CSV "
+    "imports nothing.",
+    "Exit status: 0 when no row was rejected; 1 when any row was rejected or the file could not "
+    "be imported.",
+])
+
+
+@import_app.command("referrals", help=IMPORT_HELP)
+def import_referrals_command(
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="The CSV file of referrals.")],
+    actor: Annotated[str, typer.Option(help="Who is importing: the username of a police or "
+                                            "case manager user.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row and report, but "
+                                                          "create nothing.")] = False,
+) -> None:
+    """Import referrals from a CSV file (the help shown is IMPORT_HELP)."""
+    from ooc.db import unit_of_work
+    from ooc.imports import import_referrals
+
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise fail(f"Error: there is no file {file}.") from None
+    except IsADirectoryError:
+        raise fail(f"Error: {file} is a folder, not a CSV file.") from None
+    except OSError as e:
+        raise fail(f"Error: cannot read {file}: {e.strerror}.") from None
+    with reporting_errors():
+        engine = _engine()
+        registry = _registry()
+        with unit_of_work(engine) as session:
+            user = _user(session, actor)
+            with _row_progress() as progress:
+                report = import_referrals(session, registry=registry, actor=user, rows=data,
+                                          now=datetime.now(UTC), progress=progress)
+            if dry_run:
+                session.rollback()
+    _print_import_report(file, report, dry_run=dry_run)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _row_progress() -> Iterator:
+    """A progress callback that shows a bar on standard error for big files."""
+    bar = None
+    shown = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, shown
+        if total < PROGRESS_FROM_ROWS:
+            return
+        if bar is None:
+            bar = typer.progressbar(length=total, label="Importing referrals",
+                                    file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - shown)
+        shown = done
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _print_import_report(file: Path, report, *, dry_run: bool) -> None:
+    def rows(n: int) -> str:
+        return f"{n} row{'' if n == 1 else 's'}"
+
+    typer.echo(f"Read {rows(report.rows)} from {file}"
+               + (f" ({report.blank_rows} blank ignored)." if report.blank_rows else "."))
+    created = len(report.created)
+    typer.echo(f"{'Would create' if dry_run else 'Created'} {created} "
+               f"case{'' if created == 1 else 's'}.")
+    if report.duplicates:
+        typer.echo(f"Skipped {rows(len(report.duplicates))} as duplicates (no second case):")
+        for d in report.duplicates:
+            typer.echo(f"  row {d.row}: {d.reason}")
+    else:
+        typer.echo("Skipped 0 rows as duplicates.")
+    if report.rejected:
+        typer.echo(f"Rejected {rows(len(report.rejected))}:")
+        for r in report.rejected:
+            typer.echo(f"  row {r.row} ({r.police_reference or 'no police reference'}):")
+            for reason in r.reasons:
+                typer.echo(f"    - {reason}")
+    else:
+        typer.echo("Rejected 0 rows.")
+    if dry_run:
+        typer.echo("Dry run: nothing was written.")
+    elif report.rejected:
+        typer.echo("The valid rows were imported. Correct the rejected rows and import the file "
+                   "again: rows already imported will be skipped as duplicates.")
+
+
+@import_app.command("columns")
+def import_columns() -> None:
+    """List the columns a referral file has, and what to write in each."""
+    from ooc.imports import column_guide
+
+    with reporting_errors():
+        definition = _registry().latest("oocd")
+    for column in column_guide(definition):
+        typer.echo(f"{column.name:<26} {'required' if column.required else 'optional':<9} "
+                   f"{column.label}. {column.what}")
 
 
 @app.command()

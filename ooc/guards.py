@@ -213,7 +213,10 @@ def quorate_panel(ctx: GuardContext) -> str | None:
     if ctx.now is not None and meeting.held_on > local_date(ctx.now):
         return (f"The panel meeting on {meeting.held_on:%d %B %Y} has not happened yet. "
                 "Record the decision on or after the day of the meeting.")
-    problems = ctx.definition.quorum.problems(meeting.agencies_present)
+    # Imported here: ooc.quorum needs ooc.definitions, which needs this module.
+    from ooc.quorum import effective_quorum
+
+    problems = effective_quorum(ctx.session, ctx.definition).problems(meeting.agencies_present)
     if not problems:
         return None
     return f"The panel meeting on {meeting.held_on:%d %B %Y} is not quorate: {'; '.join(problems)}."

@@ -183,3 +183,18 @@ class AccessLog(SQLModel, table=True):
     username: str = Field(max_length=64, index=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     view: str = Field(max_length=64)
+
+
+class QuorumRule(SQLModel, table=True):
+    """An administrator's quorum rule for a workflow. The latest row for a workflow replaces the
+    rule in its file; earlier rows are the history of who changed it, and when."""
+
+    __tablename__ = "quorum_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_name: str = Field(max_length=64, index=True)
+    agencies: list[dict[str, str]] = json_column(default_factory=list)  # {"code", "label"}
+    required: list[str] = json_column(default_factory=list)
+    minimum_others: int
+    updated_at: datetime
+    updated_by: str = Field(max_length=64)

@@ -1,7 +1,249 @@
-"""The admin pages."""
+"""The administrator's pages: people and their roles, and each workflow's panel quorum rule."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlmodel import select
+from starlette.responses import RedirectResponse, Response
+
+from ooc.accounts import ROLES, add_user, set_password
+from ooc.calendar import to_utc
+from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
+from ooc.models import QuorumRule, User
+from ooc.quorum import (
+    as_quorum,
+    change_quorum,
+    describe,
+    effective_quorum,
+    known_agencies,
+    latest_rule,
+)
+from web.deps import ServicesDep, SessionDep, require_roles
+from web.forms import problems_of
+from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
+Admin = Annotated[User, Depends(require_roles("admin"))]
+
+ROLE_HINTS = {
+    "police": "Makes referrals.",
+    "case_manager": "Takes cases, assesses the child, delivers and closes interventions.",
+    "panel_chair": "Records panel meetings and the panel's decisions.",
+    "manager": "Countersigns assessments, signs off decisions, returns and withdraws work.",
+    "victim_worker": "Contacts victims, records their views and restorative justice.",
+    "board": "Sees the board's figures; never a child's record.",
+    "admin": "Manages users, roles and the quorum rule.",
+}
+
+
+def role_items(chosen: list[str]) -> list[dict]:
+    return [{"value": role, "text": role.replace("_", " ").capitalize(),
+             "hint": {"text": ROLE_HINTS[role]}, "checked": role in chosen} for role in ROLES]
+
+
+def is_locked(user: User, now) -> bool:
+    return user.locked_until is not None and to_utc(user.locked_until) > to_utc(now)
+
+
+def _user(session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no user {user_id}.")
+    return user
+
+
+# --- the overview ---------------------------------------------------------------------------
+
+
+@router.get("/admin")
+def overview(request: Request, session: SessionDep, services: ServicesDep,
+             user: Admin) -> Response:
+    users = session.exec(select(User).order_by(User.username)).all()
+    workflows = []
+    for name in sorted({d.name for d in services.registry}):
+        definition = services.registry.latest(name)
+        quorum = effective_quorum(session, definition)
+        workflows.append({"definition": definition, "quorum": quorum,
+                          "description": describe(quorum), "rule": latest_rule(session, name)})
+    now = services.clock()
+    return render_page(request, "pages/admin.html", {
+        "title": "Administration", "users": users, "workflows": workflows,
+        "locked": {u.id for u in users if is_locked(u, now)}}, user=user)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def _new_user_page(request, user, *, values=None, errors=None, problems=None, status_code=200):
+    values = values or {}
+    return render_page(request, "pages/admin_user_new.html", {
+        "title": "Add a user", "values": values, "errors": errors or {}, "problems": problems,
+        "role_items": role_items(values.get("roles", [])),
+    }, user=user, status_code=status_code)
+
+
+@router.get("/admin/users/new")
+def new_user_form(request: Request, user: Admin) -> Response:
+    return _new_user_page(request, user)
+
+
+@router.post("/admin/users/new")
+async def new_user(request: Request, session: SessionDep, user: Admin) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    values = {"username": (form.get("username") or "").strip(),
+              "display_name": (form.get("display_name") or "").strip(),
+              "team": (form.get("team") or "").strip(),
+              "roles": form.getlist("roles")}
+    try:
+        added = add_user(session, username=values["username"], roles=values["roles"],
+                         password=form.get("password") or "",
+                         display_name=values["display_name"] or None,
+                         team=values["team"] or None)
+    except InvalidForm as refusal:
+        session.rollback()
+        problems, errors = problems_of(refusal)
+        return _new_user_page(request, user, values=values, errors=errors, problems=problems,
+                              status_code=422)
+    session.commit()
+    flash(request, f"{added.username} can now sign in as "
+                   f"{', '.join(r.replace('_', ' ') for r in added.roles)}.")
+    return RedirectResponse("/admin", status_code=303)
+
+
+def _user_page(request, services, admin, person, *, errors=None, problems=None,
+               chosen=None, status_code=200):
+    return render_page(request, "pages/admin_user.html", {
+        "title": person.display_name, "person": person, "errors": errors or {},
+        "problems": problems, "locked": is_locked(person, services.clock()),
+        "role_items": role_items(person.roles if chosen is None else chosen),
+    }, user=admin, status_code=status_code)
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(request: Request, user_id: int, session: SessionDep, services: ServicesDep,
+              user: Admin) -> Response:
+    return _user_page(request, services, user, _user(session, user_id))
+
+
+def _refused(request, session, services, admin, user_id, refusal: OocError, chosen=None):
+    session.rollback()
+    problems, errors = problems_of(refusal)
+    return _user_page(request, services, admin, _user(session, user_id),
+                      errors=errors, problems=problems, chosen=chosen, status_code=422)
+
+
+@router.post("/admin/users/{user_id}/roles")
+async def change_roles(request: Request, user_id: int, session: SessionDep,
+                       services: ServicesDep, user: Admin) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    person = _user(session, user_id)
+    roles = [role for role in ROLES if role in form.getlist("roles")]
+    if not roles:
+        problem = "Choose at least one role. To stop someone signing in, deactivate them."
+    elif person.id == user.id and "admin" not in roles:
+        problem = "You cannot take away your own admin role: ask another administrator."
+    else:
+        problem = None
+    if problem:
+        return _refused(request, session, services, user, user_id,
+                        InvalidForm([FieldProblem("roles", problem)]), chosen=roles)
+    person.roles = roles
+    session.commit()
+    flash(request, f"{person.username}'s roles are now "
+                   f"{', '.join(r.replace('_', ' ') for r in roles)}.")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/password")
+async def change_password(request: Request, user_id: int, session: SessionDep,
+                          services: ServicesDep, user: Admin) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    person = _user(session, user_id)
+    try:
+        set_password(person, form.get("password") or "")
+    except InvalidForm as refusal:
+        return _refused(request, session, services, user, user_id, refusal)
+    person.failed_sign_ins, person.locked_until = 0, None  # a new password also unlocks
+    session.commit()
+    flash(request, f"{person.username} has a new password. Give it to them in person.")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/active")
+async def change_active(request: Request, user_id: int, session: SessionDep,
+                        services: ServicesDep, user: Admin) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    person = _user(session, user_id)
+    active = form.get("active") == "yes"
+    if person.id == user.id and not active:
+        return _refused(request, session, services, user, user_id, InvalidForm([FieldProblem(
+            "active", "You cannot deactivate your own account: ask another administrator.")]))
+    person.active = active
+    session.commit()
+    flash(request, f"{person.username} can sign in again." if active else
+                   f"{person.username} is deactivated: they can no longer sign in or use the "
+                   "API.")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+# --- the quorum rule --------------------------------------------------------------------------
+
+
+def _quorum_page(request, session, services, admin, definition, *, values=None, errors=None,
+                 problems=None, status_code=200):
+    quorum = effective_quorum(session, definition)
+    values = values or {"agencies": [a.value for a in quorum.agencies],
+                        "required": list(quorum.required),
+                        "minimum_others": str(quorum.minimum_others), "new_agency": ""}
+    agencies = known_agencies(session, definition)
+    history = session.exec(select(QuorumRule).where(QuorumRule.workflow_name == definition.name)
+                           .order_by(QuorumRule.id.desc()).limit(10)).all()
+    return render_page(request, "pages/admin_quorum.html", {
+        "title": f"Quorum rule: {definition.title}", "definition": definition,
+        "values": values, "errors": errors or {}, "problems": problems,
+        "agency_items": [{"value": a.value, "text": a.label,
+                          "checked": a.value in values["agencies"]} for a in agencies],
+        "required_items": [{"value": a.value, "text": a.label,
+                            "checked": a.value in values["required"]} for a in agencies],
+        "history": [(rule, describe(as_quorum(rule))) for rule in history],
+    }, user=admin, status_code=status_code)
+
+
+@router.get("/admin/quorum/{workflow}")
+def quorum_form(request: Request, workflow: str, session: SessionDep, services: ServicesDep,
+                user: Admin) -> Response:
+    definition = services.registry.latest(workflow)
+    return _quorum_page(request, session, services, user, definition)
+
+
+@router.post("/admin/quorum/{workflow}")
+async def change_quorum_rule(request: Request, workflow: str, session: SessionDep,
+                             services: ServicesDep, user: Admin) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    definition = services.registry.latest(workflow)
+    ticked = form.getlist("agencies")
+    values = {"agencies": ticked, "required": form.getlist("required"),
+              "minimum_others": form.get("minimum_others") or "",
+              "new_agency": form.get("new_agency") or ""}
+    try:
+        change_quorum(session, definition=definition,
+                      agencies=[a for a in known_agencies(session, definition)
+                                if a.value in ticked],
+                      required=values["required"], minimum_others=values["minimum_others"],
+                      new_agency=values["new_agency"], actor=user, now=services.clock())
+    except InvalidForm as refusal:
+        session.rollback()
+        problems, errors = problems_of(refusal)
+        return _quorum_page(request, session, services, user, definition, values=values,
+                            errors=errors, problems=problems, status_code=422)
+    session.commit()
+    flash(request, f"The quorum rule for {definition.title.lower()} is changed. Decisions "
+                   "recorded from now on must meet it.")
+    return RedirectResponse("/admin", status_code=303)

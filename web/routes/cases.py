@@ -95,9 +95,12 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
     return render_page(request, "pages/case.html", context, user=user)
 
 
-def _meeting_options(session, services: ServicesDep) -> list[Option]:
+def _meeting_options(session, services: ServicesDep, chosen=None) -> list[Option]:
     meetings = session.exec(select(PanelMeeting).order_by(PanelMeeting.held_on.desc())
                             .limit(12)).all()
+    # A meeting chosen in advance (from its agenda) is listed even when it is an older one.
+    if chosen and str(chosen).isdigit() and all(m.id != int(chosen) for m in meetings):
+        meetings += [m for m in [session.get(PanelMeeting, int(chosen))] if m is not None]
     return [Option(str(m.id), f"{m.held_on:%A %d %B %Y} (chair: {m.chair})") for m in meetings]
 
 
@@ -113,7 +116,7 @@ def _action_page(request, session, services, user, case, transition, *, values=N
         "values": values or {},
         "errors": errors or {},
         "problems": problems,
-        "meetings": _meeting_options(session, services),
+        "meetings": _meeting_options(session, services, (values or {}).get("meeting_id")),
         "indicated_outcomes": indicated,
         "reason": reason,
         "reason_code": reason_code,
@@ -126,7 +129,10 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
     case = load_case(session, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     _, transition = service.find_transition(definition, case, trigger)
-    return _action_page(request, session, services, user, case, transition)
+    # A field may be pre-filled from the address, e.g. ?meeting_id=3 from a meeting's agenda.
+    values = {f.name: request.query_params[f.name] for f in transition.fields
+              if request.query_params.get(f.name)}
+    return _action_page(request, session, services, user, case, transition, values=values)
 
 
 @router.post("/cases/{case_id}/actions/{trigger}")

@@ -1,14 +1,18 @@
-"""Police referrals: the referral form (CSV upload comes with the import command)."""
+"""Police referrals: the referral form, and the upload of a CSV file of referrals."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from ooc import service
+from ooc.access import CASE_VIEWERS
 from ooc.errors import OocError
+from ooc.imports import column_guide, import_referrals, template_csv
 from ooc.models import User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of, read_form
@@ -16,6 +20,12 @@ from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
 Referrer = Annotated[User, Depends(require_roles("police", "case_manager"))]
+
+# The largest CSV file the upload page takes (several thousand referrals).
+MAX_UPLOAD_MB = 5
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+# Room for the multipart framing and the CSRF token around the file itself.
+_FORM_OVERHEAD = 64 * 1024
 
 
 def _page(request, services, user, *, values=None, errors=None, problems=None,
@@ -51,3 +61,67 @@ async def make_referral(request: Request, session: SessionDep, services: Service
     flash(request, f"Referral {case.police_reference} received for {case.child_name}.")
     target = f"/cases/{case.id}" if "case_manager" in user.roles else "/referrals/new"
     return RedirectResponse(target, status_code=303)
+
+
+# --- uploading a CSV file ---------------------------------------------------------------------
+
+
+def _upload_page(request, services, user, *, report=None, filename=None, error=None,
+                 reasons=(), status_code=200):
+    definition = services.registry.latest("oocd")
+    problems = None
+    if error:
+        problems = [{"text": error, "href": "#file"}] + [
+            {"text": reason, "href": "#file"} for reason in reasons]
+    return render_page(request, "pages/referral_upload.html", {
+        "title": "Upload referrals", "columns": column_guide(definition),
+        "max_upload_mb": MAX_UPLOAD_MB, "report": report, "filename": filename,
+        "error": error, "reasons": list(reasons), "problems": problems,
+        "can_view_cases": bool(set(user.roles) & set(CASE_VIEWERS)),
+    }, user=user, status_code=status_code)
+
+
+@router.get("/referrals/upload")
+def upload_form(request: Request, services: ServicesDep, user: Referrer) -> Response:
+    return _upload_page(request, services, user)
+
+
+@router.get("/referrals/upload/template.csv")
+def upload_template(services: ServicesDep, user: Referrer) -> Response:
+    """A CSV file with just the header row, to fill in."""
+    return Response(template_csv(services.registry.latest("oocd")),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="referrals.csv"'})
+
+
+@router.post("/referrals/upload")
+async def upload_referrals(request: Request, session: SessionDep, services: ServicesDep,
+                           user: Referrer) -> Response:
+    too_big = f"The selected file must be smaller than {MAX_UPLOAD_MB} MB."
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + _FORM_OVERHEAD:
+        # Refused before the body is read: nothing is parsed, nothing is written.
+        return _upload_page(request, services, user, error=too_big, status_code=413)
+    form = await request.form(max_files=1, max_fields=5)
+    check_csrf(request, form.get("csrf_token"))
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _upload_page(request, services, user, error="Select a CSV file of referrals.",
+                            status_code=422)
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        return _upload_page(request, services, user, error=too_big, status_code=413)
+    if not data.strip():
+        return _upload_page(request, services, user, error="The selected file is empty.",
+                            status_code=422)
+    try:
+        # A big file takes a while: keep the event loop free for other requests meanwhile.
+        report = await run_in_threadpool(
+            import_referrals, session, registry=services.registry, actor=user, rows=data,
+            now=services.clock())
+    except OocError as refusal:
+        session.rollback()
+        return _upload_page(request, services, user, error=refusal.message,
+                            reasons=refusal.reasons, filename=upload.filename, status_code=422)
+    session.commit()
+    return _upload_page(request, services, user, report=report, filename=upload.filename)

@@ -1,0 +1,141 @@
+"""`ooc users add`, `ooc users token` and the demo-account warning of `ooc serve`."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from ooc.accounts import SignInRefused, authenticate, user_for_token
+from ooc.cli import app
+from ooc.models import User
+from tests.support import NOW
+
+runner = CliRunner()
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def cli_env(engine, monkeypatch):
+    monkeypatch.setenv("OOC_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    return engine
+
+
+def ooc(*args: str, stdin: str | None = None):
+    result = runner.invoke(app, list(args), input=stdin)
+    assert "Traceback" not in result.output
+    return result
+
+
+def usernames(session) -> list[str]:
+    session.expire_all()
+    return sorted(session.exec(select(User.username)).all())
+
+
+# --- users add --------------------------------------------------------------------------------
+
+
+def test_users_add_creates_a_user_who_can_sign_in(cli_env, session):
+    result = ooc("users", "add", "jo.bloggs", "--role", "manager", "--role", "panel_chair",
+                 "--name", "Jo Bloggs", "--password-stdin", stdin=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Created user jo.bloggs (manager, panel_chair).\n"
+    user = authenticate(session, username="jo.bloggs", password=PASSWORD, now=NOW)
+    assert (user.display_name, user.roles, user.is_demo) == ("Jo Bloggs",
+                                                             ["manager", "panel_chair"], False)
+    with pytest.raises(SignInRefused):
+        authenticate(session, username="jo.bloggs", password="not-the-password", now=NOW)
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["--role", "manager"], "short\n", "The password must be at least 12 characters long."),
+    (["--role", "wizard"], PASSWORD + "\n",
+     "Give one or more roles from: police, case_manager, panel_chair, manager, victim_worker, "
+     "board, admin ('wizard' is not one)."),
+])
+def test_users_add_refuses_a_weak_password_or_an_unknown_role(cli_env, session, args, stdin,
+                                                              message):
+    result = ooc("users", "add", "sam", *args, "--password-stdin", stdin=stdin)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert result.stderr.startswith("Error: Some of the information is missing or not valid.")
+    assert usernames(session) == []
+
+
+def test_users_add_refuses_a_name_already_taken(cli_env, session):
+    assert ooc("users", "add", "sam", "--role", "police", "--password-stdin",
+               stdin=PASSWORD + "\n").exit_code == 0
+    again = ooc("users", "add", "sam", "--role", "admin", "--password-stdin",
+                stdin="another-long-password\n")
+    assert again.exit_code == 1
+    assert "There is already a user called sam." in again.stderr
+    session.expire_all()
+    sam = session.exec(select(User).where(User.username == "sam")).one()
+    assert sam.roles == ["police"]
+
+
+def test_users_add_wants_the_password_on_standard_input(cli_env, session):
+    result = ooc("users", "add", "sam", "--role", "police")
+    assert result.exit_code == 1
+    assert "give the password on standard input with --password-stdin" in result.stderr
+    assert usernames(session) == []
+
+
+# --- users token ------------------------------------------------------------------------------
+
+
+def test_users_token_prints_a_token_that_finds_the_user(cli_env, session, users):
+    first = ooc("users", "token", "case_manager")
+    assert first.exit_code == 0
+    token = first.stdout.splitlines()[-1]
+    assert len(token) >= 40 and " " not in token
+    found = user_for_token(session, token)
+    assert found is not None and found.username == "case_manager"
+    second = ooc("users", "token", "case_manager").stdout.splitlines()[-1]
+    assert second != token
+    assert user_for_token(session, second).username == "case_manager"
+    assert user_for_token(session, token + "x") is None
+
+
+def test_users_token_for_an_unknown_user_is_an_error(cli_env, session, users):
+    result = ooc("users", "token", "nobody")
+    assert result.exit_code == 1
+    assert "There is no user 'nobody'." in result.stderr
+    assert result.stdout == ""
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch):
+    """Record what `ooc serve` would run instead of starting a server."""
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    return calls
+
+
+def test_serve_warns_loudly_when_demo_accounts_are_present(cli_env, session, users,
+                                                           uvicorn_calls):
+    session.add(User(username="demo_police", display_name="Demo police", roles=["police"],
+                     is_demo=True))
+    session.commit()
+    result = ooc("serve", "--host", "127.0.0.1", "--port", "8123")
+    assert result.exit_code == 0
+    assert "WARNING: this database has 1 DEMO ACCOUNTS with a published password." \
+        in result.stderr
+    assert "Never use it for real cases." in result.stderr
+    assert "ooc is running at http://127.0.0.1:8123/" in result.stdout
+    assert len(uvicorn_calls) == 1
+    args, kwargs = uvicorn_calls[0]
+    assert args == ("web.main:app",)
+    assert (kwargs["host"], kwargs["port"]) == ("127.0.0.1", 8123)
+
+
+def test_serve_does_not_warn_without_demo_accounts(cli_env, users, uvicorn_calls):
+    result = ooc("serve")
+    assert result.exit_code == 0
+    assert "WARNING" not in result.output and "DEMO" not in result.output
+    assert uvicorn_calls[0][1]["host"] == "127.0.0.1" and uvicorn_calls[0][1]["port"] == 8000
