@@ -62,6 +62,19 @@ def _track_states(case: Case) -> dict[str, str]:
 # --- creating a case -------------------------------------------------------------------------
 
 
+def _too_long(fields, values: dict[str, Any]) -> list[FieldProblem]:
+    """Text longer than its column holds: refused here, the same on every database."""
+    columns = Case.__table__.c
+    problems = []
+    for f in fields:
+        limit = getattr(columns[f.name].type, "length", None)
+        value = values.get(f.name)
+        if limit and isinstance(value, str) and len(value) > limit:
+            problems.append(FieldProblem(f.name, f"{f.label} must be {limit} characters or "
+                                                 "fewer."))
+    return problems
+
+
 def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
                 referral: dict[str, Any], now: datetime, workflow: str = "oocd",
                 calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> Case:
@@ -71,6 +84,7 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
     if role is None:
         raise RoleNotAllowed(_role_refusal(actor, definition.referral.roles, "make a referral"))
     values, problems = clean_form(definition.referral.fields, referral)
+    problems += _too_long(definition.referral.fields, values)
     if problems:
         raise InvalidForm(problems)
     values.setdefault("victim_opted_out", False)

@@ -314,3 +314,13 @@ def test_a_victim_who_refused_further_contact_is_not_told_the_outcome(walker):
     assert reasons == ["The victim asked for no further contact."]
     walker.fire(case, "complete", "case_manager", completion())
     assert case.state == "closed"
+
+
+def test_referral_text_longer_than_its_column_is_refused_on_every_database(session, registry,
+                                                                          users):
+    with pytest.raises(InvalidForm) as raised:
+        service.create_case(session, registry=registry, actor=users["police"],
+                            now=Walker(session, registry, users).now,
+                            referral=referral(police_reference="X" * 65))
+    session.rollback()
+    assert raised.value.reasons == ["Police reference must be 64 characters or fewer."]

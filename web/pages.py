@@ -76,7 +76,9 @@ def render_page(request: Request, template: str, context: dict[str, Any] | None 
                 user: User | None = None, status_code: int = 200) -> HTMLResponse:
     nav = []
     if user is not None:
-        nav = [{"text": label, "href": path, "active": request.url.path.startswith(path)}
+        section = "/" + request.url.path.split("/")[1]  # "/referrals/upload" is in "/referrals"
+        nav = [{"text": label, "href": path, "active": path.startswith(section + "/")
+                or path == section}
                for label, path, roles in NAVIGATION if roles & set(user.roles)]
     page = {
         "request": request,
