@@ -1,0 +1,1 @@
+"""End-to-end tests: the real application served by uvicorn, driven in headless Chromium."""
