@@ -121,3 +121,12 @@ def test_the_board_cannot_open_a_childs_case(client, session, registry, users):
     sign_in(client, "board")
     response = client.get(f"/cases/{case.id}")
     assert response.status_code == 403
+
+
+def test_opening_an_action_form_is_logged_as_a_view_of_the_case(client, session, registry,
+                                                                 users):
+    case = Walker(session, registry, users).create()
+    sign_in(client, "case_manager")
+    assert client.get(f"/cases/{case.id}/actions/take_case").status_code == 200
+    views = session.exec(select(AccessLog).where(AccessLog.case_id == case.id)).all()
+    assert [(v.username, v.view) for v in views] == [("case_manager", "action form: take_case")]

@@ -132,7 +132,11 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
     # A field may be pre-filled from the address, e.g. ?meeting_id=3 from a meeting's agenda.
     values = {f.name: request.query_params[f.name] for f in transition.fields
               if request.query_params.get(f.name)}
-    return _action_page(request, session, services, user, case, transition, values=values)
+    page = _action_page(request, session, services, user, case, transition, values=values)
+    log_view(session, user=user, case_id=case.id, view=f"action form: {trigger}",
+             now=services.clock())
+    session.commit()
+    return page
 
 
 @router.post("/cases/{case_id}/actions/{trigger}")
