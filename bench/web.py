@@ -595,6 +595,8 @@ async def run_phase(clients: list[Client], contender: str, total: int, seconds: 
 
     async def one_client(client: Client, rng: random.Random) -> None:
         nonlocal remaining
+        if think:  # staggered starts, or the first requests of a phase all come at once
+            await asyncio.sleep(rng.uniform(0, 2 * think))
         while remaining > 0 and time.monotonic() < stop_at:
             remaining -= 1
             if contender == "transition":
