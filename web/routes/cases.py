@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from ooc import service
@@ -36,7 +37,10 @@ def load_case(session, case_id: int) -> Case:
 def caseload(request: Request, session: SessionDep, services: ServicesDep,
              user: CaseManager) -> Response:
     now = services.clock()
-    mine = session.exec(select(Case).where(Case.case_manager == user.username)).all()
+    # Open cases only, in SQL: a case manager's closed cases grow without end.
+    open_states = sorted({s for d in services.registry for s in d.open_states("main")})
+    mine = session.exec(select(Case).where(Case.case_manager == user.username,
+                                           Case.state.in_(open_states))).all()
     deadlines = list_open_deadlines(session, registry=services.registry, now=now,
                                     case_manager=user.username)
     most_urgent: dict[int, object] = {}
@@ -91,8 +95,9 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
         "timeline": timeline,
     }
     log_view(session, user=user, case_id=case.id, view="case page", now=now)
-    session.commit()
-    return render_page(request, "pages/case.html", context, user=user)
+    response = render_page(request, "pages/case.html", context, user=user)
+    session.commit()  # after rendering: a commit expires every object the template reads
+    return response
 
 
 def _meeting_options(session, services: ServicesDep, chosen=None) -> list[Option]:
@@ -132,10 +137,10 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
     # A field may be pre-filled from the address, e.g. ?meeting_id=3 from a meeting's agenda.
     values = {f.name: request.query_params[f.name] for f in transition.fields
               if request.query_params.get(f.name)}
-    page = _action_page(request, session, services, user, case, transition, values=values)
     log_view(session, user=user, case_id=case.id, view=f"action form: {trigger}",
              now=services.clock())
-    session.commit()
+    page = _action_page(request, session, services, user, case, transition, values=values)
+    session.commit()  # after rendering, as on the case page
     return page
 
 
@@ -143,6 +148,14 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
 async def do_action(request: Request, case_id: int, trigger: str, session: SessionDep,
                     services: ServicesDep, user: CaseViewer) -> Response:
     form = await request.form()
+    # The database work is blocking: run it in the thread pool, not on the event loop, so
+    # other requests are served meanwhile.
+    return await run_in_threadpool(_do_action, request, case_id, trigger, session, services,
+                                   user, form)
+
+
+def _do_action(request: Request, case_id: int, trigger: str, session, services, user,
+               form) -> Response:
     check_csrf(request, form.get("csrf_token"))
     case = load_case(session, case_id)
     expected = form.get("expected_version")
