@@ -158,8 +158,8 @@ class Sizes:
 
 FULL = Sizes(template_cases=600, live_copies=7, total_cases=100_000, warmup=100, rounds=5,
              per_phase=200, phase_seconds=60, breakdown=60)
-QUICK = Sizes(template_cases=200, live_copies=7, total_cases=2_000, warmup=40, rounds=2,
-              per_phase=100, phase_seconds=20, breakdown=8)
+QUICK = Sizes(template_cases=200, live_copies=7, total_cases=2_000, warmup=20, rounds=2,
+              per_phase=80, phase_seconds=20, breakdown=8)
 
 CLIENTS = 20
 SEED = 20260101
