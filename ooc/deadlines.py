@@ -110,10 +110,15 @@ def list_open_deadlines(session: Session, *, registry: WorkflowRegistry,
                         calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> list[DeadlineStatus]:
     """Open deadlines of open cases, most urgent first, with working days left at `now`."""
     today = local_date(now)
+    open_states = sorted({s for d in registry for s in d.open_states("main")})
+    # Columns, not whole cases: a case row carries its recorded data, which nothing here reads.
     query = (
-        select(Deadline, Case)
+        select(Deadline.name, Deadline.due_on, Case.id, Case.police_reference, Case.given_name,
+               Case.family_name, Case.state, Case.case_manager, Case.workflow_name,
+               Case.workflow_version)
         .join(Case, Case.id == Deadline.case_id)
-        .where(Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+        .where(Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None),
+               Case.state.in_(open_states))
         .order_by(Deadline.due_on, Deadline.case_id)
     )
     if overdue_only:
@@ -123,20 +128,23 @@ def list_open_deadlines(session: Session, *, registry: WorkflowRegistry,
     if case_id is not None:
         query = query.where(Case.id == case_id)
     statuses = []
-    for deadline, case in session.execute(query):
-        definition = registry.get(case.workflow_name, case.workflow_version)
-        if definition.is_terminal(case.state):
+    days_left: dict[date, int] = {}  # many deadlines fall on the same day
+    for row in session.execute(query):
+        definition = registry.get(row.workflow_name, row.workflow_version)
+        if definition.is_terminal(row.state):  # terminal in this version, open in another
             continue
-        rule = next((r for r in definition.deadlines if r.name == deadline.name), None)
+        rule = next((r for r in definition.deadlines if r.name == row.name), None)
+        if row.due_on not in days_left:
+            days_left[row.due_on] = calendar.working_days_between(today, row.due_on)
         statuses.append(DeadlineStatus(
-            case_id=case.id,
-            police_reference=case.police_reference,
-            child_name=case.child_name,
-            case_state=definition.states[case.state].label,
-            case_manager=case.case_manager,
-            name=deadline.name,
-            label=rule.label if rule else deadline.name,
-            due_on=deadline.due_on,
-            working_days_left=calendar.working_days_between(today, deadline.due_on),
+            case_id=row.id,
+            police_reference=row.police_reference,
+            child_name=f"{row.given_name} {row.family_name}",
+            case_state=definition.states[row.state].label,
+            case_manager=row.case_manager,
+            name=row.name,
+            label=rule.label if rule else row.name,
+            due_on=row.due_on,
+            working_days_left=days_left[row.due_on],
         ))
     return statuses

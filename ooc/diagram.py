@@ -280,6 +280,35 @@ def _free_lane(lanes: list[list[tuple[int, int]]], span: tuple[int, int]) -> int
 def render_svg(definition: Definition, *, track: str = "main", highlight: str | None = None,
                counts: dict[str, int] | None = None, element_id: str | None = None) -> str:
     """The track as an SVG image: `highlight` outlines a state, `counts` adds cases per state."""
+    if counts is None:  # the same picture on every case page in this state: drawn once
+        return _still_svg(_ByIdentity(definition), track, highlight, element_id)
+    return _draw_svg(definition, track, highlight, counts, element_id)
+
+
+class _ByIdentity:
+    """A definition as a cache key. Definitions never change once loaded but hold dicts, so they
+    are not hashable; the key keeps its definition alive, so that its id is never reused."""
+
+    __slots__ = ("definition",)
+
+    def __init__(self, definition: Definition):
+        self.definition = definition
+
+    def __hash__(self) -> int:
+        return id(self.definition)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByIdentity) and other.definition is self.definition
+
+
+@lru_cache(maxsize=1024)
+def _still_svg(key: _ByIdentity, track: str, highlight: str | None,
+               element_id: str | None) -> str:
+    return _draw_svg(key.definition, track, highlight, None, element_id)
+
+
+def _draw_svg(definition: Definition, track: str, highlight: str | None,
+              counts: dict[str, int] | None, element_id: str | None) -> str:
     graph = _graph(definition, track)
     order = _order(definition, track, graph)
     boxes = [_box(definition, key, graph, highlight, counts) for key in order]
@@ -421,6 +450,18 @@ def _description(definition: Definition, order: list[str], highlight: str | None
 def outline(definition: Definition, *, track: str = "main", highlight: str | None = None,
             counts: dict[str, int] | None = None) -> list[Step]:
     """The diagram as text: each state, in the diagram's order, and where it leads."""
+    if counts is None:
+        return list(_still_outline(_ByIdentity(definition), track, highlight))
+    return _outline(definition, track, highlight, counts)
+
+
+@lru_cache(maxsize=1024)
+def _still_outline(key: _ByIdentity, track: str, highlight: str | None) -> tuple[Step, ...]:
+    return tuple(_outline(key.definition, track, highlight, None))
+
+
+def _outline(definition: Definition, track: str, highlight: str | None,
+             counts: dict[str, int] | None) -> list[Step]:
     steps = []
     for key in _order(definition, track, _graph(definition, track)):
         if key.startswith("*"):

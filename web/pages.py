@@ -22,6 +22,9 @@ templates.env.loader = ChoiceLoader([
 ])
 # The GOV.UK macros read optional parameters that callers leave out.
 templates.env.undefined = ChainableUndefined
+# Templates are read once: checking every file's time on every page cost ~40 stat calls a
+# page (bench/web.py). Restart the server to see an edited template.
+templates.env.auto_reload = False
 templates.env.globals["service_name"] = "Out-of-court disposals"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import defer
 from sqlmodel import select
 from starlette.responses import RedirectResponse, Response
 
@@ -38,8 +39,9 @@ def caseload(request: Request, session: SessionDep, services: ServicesDep,
     now = services.clock()
     # Open cases only, in SQL: a case manager's closed cases grow without end.
     open_states = sorted({s for d in services.registry for s in d.open_states("main")})
-    mine = session.exec(select(Case).where(Case.case_manager == user.username,
-                                           Case.state.in_(open_states))).all()
+    mine = session.exec(select(Case).options(defer(Case.data))  # recorded data: not shown
+                        .where(Case.case_manager == user.username,
+                               Case.state.in_(open_states))).all()
     deadlines = list_open_deadlines(session, registry=services.registry, now=now,
                                     case_manager=user.username)
     most_urgent: dict[int, object] = {}
