@@ -64,3 +64,17 @@ class WorkingDayCalendar:
 
 
 ENGLAND_AND_WALES = WorkingDayCalendar()
+
+# The days the database's calendar table holds (figures for other dates are refused).
+CALENDAR_FIRST, CALENDAR_LAST = date(2000, 1, 1), date(2060, 12, 31)
+
+
+def calendar_rows(calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> list[dict]:
+    """The rows of the `calendar_days` table."""
+    rows, count, day = [], 0, CALENDAR_FIRST
+    while day <= CALENDAR_LAST:
+        working = calendar.is_working_day(day)
+        count += working
+        rows.append({"day": day, "working": working, "working_days_to": count})
+        day += timedelta(days=1)
+    return rows

@@ -27,6 +27,7 @@ from ooc.calendar import LONDON
 from ooc.definitions import Definition
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting, User
+from ooc.panels import record_meeting
 from ooc.service import create_case, fire
 
 WORKFLOW = "oocd"
@@ -266,9 +267,9 @@ def _ensure_meetings(session: Session, rng: random.Random, definition: Definitio
         chair = rng.choice(chairs)
         if held_on not in existing:
             opened = datetime.combine(held_on, time(8, 30), tzinfo=LONDON).astimezone(UTC)
-            existing[held_on] = PanelMeeting(held_on=held_on, chair=chair,
-                                             agencies_present=agencies, created_at=opened)
-            session.add(existing[held_on])
+            existing[held_on] = record_meeting(session, definition=definition,
+                                               held_on=held_on, chair=chair,
+                                               agencies=agencies, now=opened)
             created += 1
         meetings.append(existing[held_on])
         tuesday += timedelta(weeks=1)

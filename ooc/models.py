@@ -157,7 +157,30 @@ class PanelMeeting(SQLModel, table=True):
     held_on: date = Field(index=True)
     chair: str = Field(max_length=64)
     agencies_present: list[str] = json_column(default_factory=list)
+    # Whether the meeting met the quorum rule in force when it was recorded (figure D5).
+    quorate: bool = False
     created_at: datetime
+
+
+class PanelAttendance(SQLModel, table=True):
+    """One agency at one panel meeting: `agencies_present` as rows, for figure D6."""
+
+    __tablename__ = "panel_attendance"
+
+    meeting_id: int = Field(foreign_key="panel_meetings.id", primary_key=True)
+    agency: str = Field(primary_key=True, max_length=64)
+
+
+class CalendarDay(SQLModel, table=True):
+    """Every day from 2000 to 2060 with a running count of working days (England and Wales),
+    so that the database can add working days: `add_wd(d, n)` is the working day whose count
+    is d's count plus n."""
+
+    __tablename__ = "calendar_days"
+
+    day: date = Field(primary_key=True)
+    working: bool
+    working_days_to: int = Field(index=True)  # working days from 1 January 2000 to this day
 
 
 class ApiToken(SQLModel, table=True):

@@ -14,9 +14,12 @@ from ooc import service
 from ooc.accounts import hash_password
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting, User
+from ooc.panels import record_meeting
+from ooc.settings import PROJECT_ROOT
 
 # Monday 2 March 2026, 10:00 UTC: a working day with no bank holiday near it.
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+WORKFLOWS = PROJECT_ROOT / "workflows"
 QUORATE = ["police", "yjs", "health", "education"]
 
 USERS = {
@@ -125,14 +128,15 @@ def completion(**overrides: Any) -> dict[str, Any]:
     return values
 
 
+@lru_cache(maxsize=1)
+def _reference_workflow():
+    return WorkflowRegistry.from_folder(WORKFLOWS).latest("oocd")
+
+
 def make_meeting(session: Session, held_on: date = date(2026, 3, 2),
                  agencies: list[str] | None = None) -> PanelMeeting:
-    meeting = PanelMeeting(held_on=held_on, chair="chair",
-                           agencies_present=QUORATE if agencies is None else agencies,
-                           created_at=NOW)
-    session.add(meeting)
-    session.flush()
-    return meeting
+    return record_meeting(session, definition=_reference_workflow(), held_on=held_on, chair="chair",
+                          agencies=QUORATE if agencies is None else agencies, now=NOW)
 
 
 class Walker:

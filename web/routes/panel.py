@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from ooc.calendar import local_date, to_utc
+from ooc import panels
+from ooc.calendar import local_date
 from ooc.definitions import Option, Quorum
 from ooc.errors import NotFound
 from ooc.models import Case, PanelMeeting, User
@@ -170,10 +171,9 @@ async def record_meeting(request: Request, session: SessionDep, services: Servic
     meeting = next((m for m in same_day if sorted(m.agencies_present) == sorted(agencies)),
                    None)
     if meeting is None:
-        meeting = PanelMeeting(held_on=held_on, chair=user.username, agencies_present=agencies,
-                               created_at=to_utc(now))
-        session.add(meeting)
-        session.flush()
+        meeting = panels.record_meeting(session, definition=services.registry.latest(WORKFLOW),
+                                        held_on=held_on, chair=user.username,
+                                        agencies=agencies, now=now)
     status = quorum_status(quorum, agencies)
     flash(request, f"Panel meeting on {held_on:%d %B %Y} recorded. {status.summary}",
           success=status.quorate)
