@@ -38,8 +38,10 @@ USERS = {
 
 
 def empty_database(engine: Engine) -> None:
-    """Remove every row, keeping the schema (and restarting ids at 1)."""
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    """Remove every row, keeping the schema (and restarting ids at 1) and the working-day
+    calendar (reference data the schema comes with)."""
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)
+              if t.name != "calendar_days"]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

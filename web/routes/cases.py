@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import defer
-from sqlmodel import select
+from sqlmodel import func, select
 from starlette.responses import RedirectResponse, Response
 
 from ooc import service
@@ -33,6 +33,9 @@ def load_case(session, case_id: int) -> Case:
     return case
 
 
+NEW_REFERRALS_SHOWN = 20  # the oldest first: a long list would only slow the page down
+
+
 @router.get("/caseload")
 def caseload(request: Request, session: SessionDep, services: ServicesDep,
              user: CaseManager) -> Response:
@@ -57,12 +60,14 @@ def caseload(request: Request, session: SessionDep, services: ServicesDep,
     # Most urgent first; cases with no open deadline last.
     rows.sort(key=lambda r: (r["next"] is None, r["next"].working_days_left if r["next"] else 0,
                              r["case"].referral_date))
-    new_referrals = session.exec(select(Case).where(Case.state == "referred",
-                                                    Case.case_manager.is_(None))
-                                 .order_by(Case.referral_date)).all()
+    waiting = (Case.state == "referred", Case.case_manager.is_(None))
+    new_referrals = session.exec(select(Case).options(defer(Case.data)).where(*waiting)
+                                 .order_by(Case.referral_date, Case.id)
+                                 .limit(NEW_REFERRALS_SHOWN)).all()
+    waiting_count = session.exec(select(func.count()).select_from(Case).where(*waiting)).one()
     return render_page(request, "pages/caseload.html",
-                       {"title": "My caseload", "rows": rows, "new_referrals": new_referrals},
-                       user=user)
+                       {"title": "My caseload", "rows": rows, "new_referrals": new_referrals,
+                        "waiting_count": waiting_count}, user=user)
 
 
 @router.get("/cases/{case_id}")
