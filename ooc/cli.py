@@ -512,3 +512,47 @@ def audit_export(
 
 if __name__ == "__main__":
     app()
+
+
+report_app = typer.Typer(help="Board reports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+def _date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise OocError(f"{option} {value!r} is not a date. Give it as YYYY-MM-DD, for example "
+                       "2026-03-31.") from None
+
+
+@report_app.command("board")
+def report_board(
+    from_: Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")],
+    to: Annotated[str, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")],
+    format_: Annotated[str, typer.Option("--format", help="html, pdf, xlsx, csv or json.")]
+    = "html",
+    out: Annotated[Path | None, typer.Option(help="File to write (default: "
+                                                   "board-FROM-TO.FORMAT).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Work the figures out as at this instant "
+                                                   "(default: the end of --to).")] = None,
+) -> None:
+    """Write the board pack for a period: every figure, suppressed, with RAG ratings, trends by
+    quarter, the overdue list and the improvement plan."""
+    from ooc.boardpack import build_pack
+    from ooc.boardpack_formats import FORMATS, save_pack
+    from ooc.figures import FiguresConfig, Period
+
+    with reporting_errors():
+        if format_ not in FORMATS:
+            raise OocError(f"--format {format_!r} is not one of {', '.join(FORMATS)}.")
+        period = Period.of(_date(from_, "--from"), _date(to, "--to"),
+                           _now(as_of) if as_of else None)
+        config = FiguresConfig.load(_settings().workflows_dir)
+        out = out or Path(f"board-{period.start}-{period.end}.{format_}")
+        engine = _engine()
+        typer.echo(f"Working out the figures for {period.start} to {period.end}...", err=True)
+        with Session(engine) as session:
+            pack = build_pack(session, registry=_registry(), config=config, period=period)
+        size = save_pack(pack, format_, out)
+        typer.echo(f"Wrote {out} ({size:,} bytes, {len(pack['figures'])} figures).")

@@ -1,0 +1,77 @@
+"""The board pack: every figure for a period, suppressed, with targets, RAG ratings, trends by
+quarter and the overdue list, as plain data. The dashboard shows it and `ooc report board`
+writes it as HTML, PDF, XLSX, CSV or JSON (ooc/boardpack_formats.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from ooc.figures import FiguresConfig, Period, compute_figures
+from ooc.figures.present import present_figure
+from ooc.machine import WorkflowRegistry
+
+TREND_QUARTERS = 4
+
+
+def quarter_of(day: date) -> tuple[date, date]:
+    """The calendar quarter holding `day`: its first and last dates."""
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    next_first = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
+    return first, next_first - timedelta(days=1)
+
+
+def trend_quarters(period: Period, count: int = TREND_QUARTERS) -> list[tuple[date, date]]:
+    """The last `count` quarters up to the end of the period (the last one may be partial)."""
+    quarters = []
+    day = period.end
+    while len(quarters) < count:
+        first, last = quarter_of(day)
+        quarters.append((first, min(last, period.end)))
+        day = first - timedelta(days=1)
+    return list(reversed(quarters))
+
+
+def quarter_label(first: date) -> str:
+    return f"{first:%b %Y}"
+
+
+def build_pack(session: Session, *, registry: WorkflowRegistry, config: FiguresConfig,
+               period: Period, raw: bool = False, now: datetime | None = None,
+               previous: Period | None = None) -> dict[str, Any]:
+    """The pack's content. `previous`: the period to compare with (by default the one of the same
+    length just before), for what changed since the last board."""
+    figures = compute_figures(session, registry=registry, period=period, config=config)
+    if previous is None:
+        length = period.end - period.start
+        previous_end = period.start - timedelta(days=1)
+        previous = Period.of(max(previous_end - length, date(2000, 1, 1)), previous_end)
+    before = compute_figures(session, registry=registry, period=previous, config=config)
+    presented = [present_figure(f, config, raw=raw, previous=before.get(f.id))
+                 for f in figures.values()]
+    trends = []
+    for first, last in trend_quarters(period):
+        quarter = compute_figures(session, registry=registry, config=config,
+                                  period=Period.of(first, last, min(period.as_of,
+                                                                    Period.of(first, last).as_of)))
+        trends.append({"quarter": quarter_label(first), "from": first.isoformat(),
+                       "to": last.isoformat(),
+                       "figures": {f.id: present_figure(f, config, raw=raw)["percentage"]
+                                   for f in quarter.values() if f.id in config.targets}})
+    changes = [{"id": f["id"], "title": f["title"], "before": f.get("previous_percentage"),
+                "now": f["percentage"], "change": f["change"]}
+               for f in presented if f.get("change")]
+    return {
+        "title": "Out-of-court disposals: board report",
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat(),
+                   "as_of": period.as_of.isoformat()},
+        "previous_period": {"from": previous.start.isoformat(), "to": previous.end.isoformat()},
+        "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "suppressed": not raw,
+        "suppression_threshold": config.suppression_threshold,
+        "figures": presented,
+        "trends": trends,
+        "changes": changes,
+    }
