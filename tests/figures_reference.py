@@ -5,11 +5,22 @@ that the two implementations can be compared on the same data. It reads:
 
 - `events`: the audit trail as `ooc audit export` writes it (one dict per JSON line);
 - `cases`: the case rows' columns (dicts);
-- `meetings`: the panel meeting rows (dicts with id, held_on, quorate, agencies_present);
+- `meetings`: the panel meeting rows (dicts with id, held_on, quorate, agencies_present, and
+  created_at if known);
 
 and uses nothing else but the workflow definitions (gravity table, formal outcomes, ethnicity
 rollup, quorum agencies) and `ooc.calendar` (working days, local dates). Loops are fine here:
 clarity matters more than speed.
+
+Readings where docs/figures.md leaves room (each checked against the SQL by the test):
+
+- nothing recorded after `as_of` is looked at: events with `at` > as_of, cases whose `create`
+  event is after as_of (so not in a cohort, even if their referral date is in the period), and
+  panel meetings held or recorded after as_of (D6); an event exactly at as_of is looked at;
+- "before the decision" (D4, D7, D8, V1) is earlier in the case's own sequence of events;
+- C4's "no previous formal outcome" is the referral's `previous_formal_outcomes` being 0;
+- V3 and V4 are about the victims of the period's decisions (on cases with a victim), V4's due
+  date counting from that decision, with no exclusion for withdrawn cases.
 
 `reference_figures` returns, for each figure id, a plain dict:
 
@@ -349,7 +360,11 @@ def reference_figures(events: list[dict], cases: list[dict], meetings: list[dict
     figures["D5"] = count([c.id for c, e in decisions
                            if quorate.get(_int(e.data.get("meeting_id")), False)], decided)
 
-    held = [m for m in meetings if in_period(parse_day(m["held_on"]))]
+    # Meetings held (their date) in the period, and held by as_of: a meeting recorded after
+    # as_of is not looked at, like an event after it (docs/figures.md, "Period and as_of").
+    held = [m for m in meetings if in_period(parse_day(m["held_on"]))
+            and parse_day(m["held_on"]) <= as_of_day
+            and (m.get("created_at") is None or parse_instant(m["created_at"]) <= as_of)]
     held_ids = {int(m["id"]) for m in held}
     at_meetings = sorted({case.id for case in known for e in case.all("record_decision")
                           if _int(e.data.get("meeting_id")) in held_ids})
@@ -459,7 +474,8 @@ def reference_figures(events: list[dict], cases: list[dict], meetings: list[dict
                 if event.data.get("completed") is True:
                     o1_num.append(case.id)
                 d = event.data
-                child = not blank(d.get("child_feedback")) or d.get("child_declined_feedback") is True
+                child = (not blank(d.get("child_feedback"))
+                         or d.get("child_declined_feedback") is True)
                 parent = (not blank(d.get("parent_feedback"))
                           or d.get("parent_declined_feedback") is True)
                 if child and parent:

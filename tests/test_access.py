@@ -35,6 +35,9 @@ PAGES = {
     ("GET", "/manager"): {"manager"},
     ("GET", "/victims"): {"victim_worker"},
     ("GET", "/board"): {"board", "manager", "admin"},
+    ("GET", "/board/figures"): {"board", "manager", "admin"},
+    ("GET", "/board/pack"): {"board", "manager", "admin"},
+    ("GET", "/board/figures/{figure_id}/cases"): {"manager"},
     ("GET", "/admin"): {"admin"},
     ("GET", "/admin/users/new"): {"admin"},
     ("POST", "/admin/users/new"): {"admin"},
@@ -79,7 +82,7 @@ def ids(session, registry, users):
     case = walker.create()
     meeting = walker.quorate_meeting()
     return {"case_id": case.id, "trigger": "take_case", "meeting_id": meeting.id,
-            "user_id": users["board"].id, "workflow": "oocd"}
+            "user_id": users["board"].id, "workflow": "oocd", "figure_id": "T1"}
 
 
 def _request(client, method: str, path: str, ids: dict):

@@ -35,9 +35,9 @@ REQUIRED_PAGES = {
     "police": ["/referrals/new", "/referrals/upload"],
     "case_manager": ["/caseload", "/referrals/new"],
     "panel_chair": ["/panel", "/panel/meetings/new", "/panel/meetings/{meeting}"],
-    "manager": ["/manager", "/board"],
+    "manager": ["/manager", "/board", "/board/figures", "/board/figures/T1/cases"],
     "victim_worker": ["/victims"],
-    "board": ["/board"],
+    "board": ["/board", "/board/figures"],
     "admin": ["/admin", "/board"],
 }
 # Forms that may safely be sent empty to see their error state: they refuse, and save nothing.
