@@ -18,7 +18,8 @@ Readings where docs/figures.md leaves room (each checked against the SQL by the 
   event is after as_of (so not in a cohort, even if their referral date is in the period), and
   panel meetings held or recorded after as_of (D6); an event exactly at as_of is looked at;
 - "before the decision" (D4, D7, D8, V1) is earlier in the case's own sequence of events;
-- C4's "no previous formal outcome" is the referral's `previous_formal_outcomes` being 0;
+- C4's "no previous formal outcome": the referral's `previous_formal_outcomes` is 0 and no formal
+  outcome was decided and signed off earlier on the case;
 - V3 and V4 are about the victims of the period's decisions (on cases with a victim), V4's due
   date counting from that decision, with no exclusion for withdrawn cases.
 
@@ -407,9 +408,17 @@ def reference_figures(events: list[dict], cases: list[dict], meetings: list[dict
             cell[0].append(case.id)
     figures["C2"] = {**count([c.id for c in cohort if c.row["looked_after"]], cohort_ids),
                      "formal": {k: count(n, d) for k, (n, d) in c2_rate.items() if d}}
+    def formal_given_before(case, event) -> bool:
+        """A formal outcome decided, and signed off, on the case before this decision."""
+        earlier = case.before(event)
+        return any(e.trigger == "record_decision" and formal(case, e.data.get("outcome"))
+                   and any(s.trigger == "sign_off" and s.seq > e.seq for s in earlier)
+                   for e in earlier)
+
     figures["C4"] = count([c.id for c, e in decisions
                            if e.data.get("outcome") in FIRST_TIME_ENTRANT_OUTCOMES
-                           and int(c.row["previous_formal_outcomes"] or 0) == 0], decided)
+                           and int(c.row["previous_formal_outcomes"] or 0) == 0
+                           and not formal_given_before(c, e)], decided)
 
     # --- victims (activity: decisions of the period on cases with an identified victim) --------
     victim_decisions = [(c, e) for c, e in decisions if c.row["has_victim"]]

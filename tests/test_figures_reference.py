@@ -190,25 +190,8 @@ def _rows(figure, breakdown: str, key: str) -> dict[str, dict]:
     return {row.group[key]: _count(row.count) for row in figure.breakdowns.get(breakdown, [])}
 
 
-# Where the SQL does not yet follow docs/figures.md ("No event after as_of is ever looked at"):
-# strict, so that each entry fails as soon as the SQL is put right and must then be removed.
-AFTER_AS_OF = "counts what is recorded after as_of (SQL to be fixed; see the reference)"
-KNOWN_DISAGREEMENTS = {
-    ("C1", "quarter-as-of"): f"the cohort {AFTER_AS_OF}: cases created after as_of",
-    ("C2", "quarter-as-of"): f"the cohort {AFTER_AS_OF}: cases created after as_of",
-    ("D6", "quarter-as-of"): f"D6 {AFTER_AS_OF}: meetings held after as_of",
-}
-
-
-def _params():
-    for figure_id in CHECKED:
-        for period in PERIODS:
-            reason = KNOWN_DISAGREEMENTS.get((figure_id, period))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            yield pytest.param(figure_id, period, marks=marks, id=f"{figure_id}-{period}")
-
-
-@pytest.mark.parametrize(("figure_id", "period"), list(_params()))
+@pytest.mark.parametrize("period", PERIODS)
+@pytest.mark.parametrize("figure_id", CHECKED)
 def test_sql_figures_agree_with_the_reference(demo, registry, figure_id, period):
     sql_figures, ref_figures = demo(period)
     figure, ref = sql_figures[figure_id], ref_figures[figure_id]

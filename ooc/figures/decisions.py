@@ -55,7 +55,8 @@ def meeting_attendance(src: Sources) -> Figure:
     """D6: panel meetings held in the period, and how many each agency attended."""
     meetings = PanelMeeting.__table__
     attendance = PanelAttendance.__table__
-    in_period = meetings.c.held_on.between(src.period.start, src.period.end)
+    in_period = and_(meetings.c.held_on.between(src.period.start, src.period.end),
+                     meetings.c.created_at <= src.period.as_of)
     held = src.session.execute(select(func.count()).where(in_period)).scalar()
     decided = EVENTS.alias("decided")
     cases = (select(decided.c.case_id).distinct()
@@ -76,6 +77,23 @@ def meeting_attendance(src: Sources) -> Figure:
     return figure
 
 
+def formal_given_before(src: Sources, d: Subquery):
+    """A formal outcome decided, and signed off, on the same case before this decision (after a
+    breach): the child is no longer a first-time entrant, whatever the referral said."""
+    formal_codes = sorted({o.code for definition in src.registry
+                           for o in definition.outcomes.values() if o.formal})
+    earlier, signed = EVENTS.alias("earlier_decision"), EVENTS.alias("signed")
+    signed_off = (select(signed.c.id)
+                  .where(signed.c.case_id == d.c.case_id, signed.c.trigger == "sign_off",
+                         signed.c.seq > earlier.c.seq, signed.c.seq < d.c.seq)
+                  .correlate_except(signed).exists())
+    return (select(earlier.c.id)
+            .where(earlier.c.case_id == d.c.case_id, earlier.c.seq < d.c.seq,
+                   earlier.c.trigger == "record_decision",
+                   earlier.c.data["outcome"].as_string().in_(formal_codes), signed_off)
+            .correlate_except(earlier).exists())
+
+
 def decision_figures(src: Sources) -> list[Figure]:
     d = src.decisions()
     meetings = PanelMeeting.__table__
@@ -91,7 +109,8 @@ def decision_figures(src: Sources) -> list[Figure]:
                                             not_blank(e.c.data["parent_views"].as_string()),
                                             not_blank(e.c.data["parent_views_reason"]
                                                       .as_string()))))
-    first_time = and_(d.c.outcome.in_(FIRST_TIME_OUTCOMES), d.c.previous_formal_outcomes == 0)
+    first_time = and_(d.c.outcome.in_(FIRST_TIME_OUTCOMES), d.c.previous_formal_outcomes == 0,
+                      not_(formal_given_before(src, d)))
     mix = outcome_mix(src, d)
     # METRICS.md breaks the formal-outcome rate down with D1, so it is part of D1.
     formal = rows(d, d.c.formal)

@@ -49,7 +49,9 @@ class Sources:
                     events.c.at <= self.period.as_of)
 
     def cohort(self, cases=CASES) -> ColumnElement[bool]:
-        return cases.c.referral_date.between(self.period.start, self.period.end)
+        """Cases referred in the period and entered by `as_of`."""
+        return and_(cases.c.referral_date.between(self.period.start, self.period.end),
+                    cases.c.created_at <= self.period.as_of)
 
     # --- what the workflow files say -----------------------------------------------------
 
