@@ -183,6 +183,26 @@ class CalendarDay(SQLModel, table=True):
     working_days_to: int = Field(index=True)  # working days from 1 January 2000 to this day
 
 
+class QualityAudit(SQLModel, table=True):
+    """A closed case drawn for a quality audit of its quarter, and the manager's judgement on
+    each question (ooc/quality.py); the answers feed figure Q3."""
+
+    __tablename__ = "quality_audits"
+    __table_args__ = (UniqueConstraint("quarter_start", "case_id",
+                                       name="uq_quality_audits_quarter_case"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    quarter_start: date = Field(index=True)
+    case_id: int = Field(foreign_key="cases.id")
+    sampled_at: datetime
+    sampled_by: str = Field(max_length=64)
+    audited_at: datetime | None = Field(default=None, index=True)
+    auditor: str | None = Field(default=None, max_length=64)
+    # question code -> "sufficient" or "insufficient"
+    answers: dict[str, str] = json_column(default_factory=dict)
+    notes: str | None = None
+
+
 class ApiToken(SQLModel, table=True):
     """A bearer token for the JSON API. Only its SHA-256 is stored."""
 

@@ -34,6 +34,10 @@ PAGES = {
     ("GET", "/panel/meetings/{meeting_id}"): {"chair"},
     ("GET", "/manager"): {"manager"},
     ("GET", "/victims"): {"victim_worker"},
+    ("GET", "/quality"): {"manager"},
+    ("POST", "/quality/{quarter}/sample"): {"manager"},
+    ("GET", "/quality/audits/{audit_id}"): {"manager"},
+    ("POST", "/quality/audits/{audit_id}"): {"manager"},
     ("GET", "/board"): {"board", "manager", "admin"},
     ("GET", "/board/figures"): {"board", "manager", "admin"},
     ("GET", "/board/pack"): {"board", "manager", "admin"},
@@ -82,7 +86,8 @@ def ids(session, registry, users):
     case = walker.create()
     meeting = walker.quorate_meeting()
     return {"case_id": case.id, "trigger": "take_case", "meeting_id": meeting.id,
-            "user_id": users["board"].id, "workflow": "oocd", "figure_id": "T1"}
+            "user_id": users["board"].id, "workflow": "oocd", "figure_id": "T1",
+            "quarter": "2026-01-01", "audit_id": 1}
 
 
 def _request(client, method: str, path: str, ids: dict):

@@ -99,9 +99,9 @@ def test_no_child_is_named_on_the_board(client, cases):
         assert f"/cases/{case.id}" not in page
 
 
-def test_the_note_says_the_full_figures_come_later(client):
+def test_the_dashboard_links_to_the_board_figures(client):
     sign_in(client, "board")
-    assert "The full board figures" in client.get("/board").text
+    assert 'href="/board/figures">board figures</a>' in client.get("/board").text
 
 
 # --- the diagram on the case page -------------------------------------------------------------

@@ -18,7 +18,19 @@ from ooc.machine import WorkflowRegistry
 from ooc.settings import PROJECT_ROOT, Settings
 from web import errors
 from web.deps import Services
-from web.routes import admin, api, auth, board, cases, figures, manager, panel, referrals, victims
+from web.routes import (
+    admin,
+    api,
+    auth,
+    board,
+    cases,
+    figures,
+    manager,
+    panel,
+    quality,
+    referrals,
+    victims,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_HOURS = 8
@@ -54,7 +66,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         app.mount("/assets", StaticFiles(directory=STATIC / "govuk" / "assets"), name="assets")
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
-    for area in (auth, cases, referrals, panel, manager, victims, board, figures, admin):
+    for area in (auth, cases, referrals, panel, manager, quality, victims, board, figures,
+                 admin):
         app.include_router(area.router)
     app.mount("/api/v1", api.create_api(app.state.services))
     return app

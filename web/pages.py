@@ -47,6 +47,7 @@ NAVIGATION = [
     ("New referral", "/referrals/new", {"police", "case_manager"}),
     ("Panel", "/panel", {"panel_chair"}),
     ("Manager queues", "/manager", {"manager"}),
+    ("Quality audits", "/quality", {"manager"}),
     ("Victims", "/victims", {"victim_worker"}),
     ("Board", "/board", {"board", "manager", "admin"}),
     ("Admin", "/admin", {"admin"}),
