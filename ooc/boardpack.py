@@ -12,6 +12,7 @@ from sqlmodel import Session
 from ooc.figures import FiguresConfig, Period, compute_figures
 from ooc.figures.present import present_figure
 from ooc.machine import WorkflowRegistry
+from ooc.plan import plan_for_board
 
 TREND_QUARTERS = 4
 
@@ -65,6 +66,7 @@ def build_pack(session: Session, *, registry: WorkflowRegistry, config: FiguresC
                for f in presented if f.get("change")]
     return {
         "title": "Out-of-court disposals: board report",
+        "plan": plan_for_board(session, since=period.start),
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat(),
                    "as_of": period.as_of.isoformat()},
         "previous_period": {"from": previous.start.isoformat(), "to": previous.end.isoformat()},

@@ -542,6 +542,7 @@ def report_board(
     from ooc.boardpack import build_pack
     from ooc.boardpack_formats import FORMATS, save_pack
     from ooc.figures import FiguresConfig, Period
+    from ooc.plan import refresh_ratings
 
     with reporting_errors():
         if format_ not in FORMATS:
@@ -553,6 +554,68 @@ def report_board(
         engine = _engine()
         typer.echo(f"Working out the figures for {period.start} to {period.end}...", err=True)
         with Session(engine) as session:
+            refresh_ratings(session, registry=_registry(), config=config,
+                            now=datetime.now(UTC))
+            session.commit()
             pack = build_pack(session, registry=_registry(), config=config, period=period)
         size = save_pack(pack, format_, out)
         typer.echo(f"Wrote {out} ({size:,} bytes, {len(pack['figures'])} figures).")
+
+
+plan_app = typer.Typer(help="The improvement plan: import and export.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("import")
+def plan_import(
+    file: Annotated[Path, typer.Argument(help="A .csv or .xlsx file with the columns of "
+                                              "`ooc plan export`.")],
+    author: Annotated[str, typer.Option(help="Who the status notes are from.")] = "import",
+) -> None:
+    """Import objectives and actions; a row whose action exists updates it. Any bad row: each
+    is listed and nothing is imported."""
+    from ooc.figures import FiguresConfig
+    from ooc.plan import import_plan, read_rows, refresh_ratings
+
+    with reporting_errors():
+        rows = read_rows(file)
+        engine = _engine()
+        now = datetime.now(UTC)
+        with Session(engine) as session:
+            count = import_plan(session, rows, author=author, now=now)
+            refresh_ratings(session, registry=_registry(),
+                            config=FiguresConfig.load(_settings().workflows_dir), now=now)
+            session.commit()
+        typer.echo(f"Imported {count} action{'s' if count != 1 else ''} from {file}.")
+
+
+@plan_app.command("export")
+def plan_export(
+    out: Annotated[Path | None, typer.Option(help="A .csv or .xlsx file (default: CSV on "
+                                                  "standard output).")] = None,
+) -> None:
+    """Write the plan with the columns `ooc plan import` reads."""
+    import csv
+
+    from ooc.plan import COLUMNS, export_rows
+
+    with reporting_errors():
+        with Session(_engine()) as session:
+            rows = export_rows(session)
+        if out is not None and out.suffix.lower() == ".xlsx":
+            from openpyxl import Workbook
+
+            book = Workbook()
+            book.active.append(list(COLUMNS))
+            for row in rows:
+                book.active.append([row[c] for c in COLUMNS])
+            book.save(out)
+        else:
+            handle = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+            if out:
+                handle.close()
+        if out:
+            typer.echo(f"Wrote {len(rows)} actions to {out}.")

@@ -203,6 +203,65 @@ class QualityAudit(SQLModel, table=True):
     notes: str | None = None
 
 
+class PlanObjective(SQLModel, table=True):
+    """An objective of the improvement plan, from an inspection recommendation."""
+
+    __tablename__ = "plan_objectives"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(unique=True, max_length=300)
+    recommendation: str = Field(default="", max_length=300)  # where it comes from
+    created_at: datetime
+
+
+class PlanAction(SQLModel, table=True):
+    """An action of an objective; its RAG rating is kept up to date by ooc/plan.py."""
+
+    __tablename__ = "plan_actions"
+    __table_args__ = (UniqueConstraint("objective_id", "title",
+                                       name="uq_plan_actions_objective_title"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    objective_id: int = Field(foreign_key="plan_objectives.id", index=True)
+    title: str = Field(max_length=300)
+    owner: str = Field(max_length=100)
+    original_due: date
+    revised_due: date | None = None
+    completed_on: date | None = None
+    # Linked to a figure: green at or above `green`, amber at or above `amber`, else red.
+    figure_id: str | None = Field(default=None, max_length=8)
+    green: float | None = None
+    amber: float | None = None
+    manual_rag: str | None = Field(default=None, max_length=8)  # set by hand (unlinked only)
+    rag: str = Field(default="amber", max_length=8)
+    created_at: datetime
+
+
+class PlanNote(SQLModel, table=True):
+    """A status note on an action, kept in order."""
+
+    __tablename__ = "plan_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="plan_actions.id", index=True)
+    at: datetime
+    author: str = Field(max_length=64)
+    text: str
+
+
+class PlanRagChange(SQLModel, table=True):
+    """Every change of an action's RAG rating, with its date (for "what changed")."""
+
+    __tablename__ = "plan_rag_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="plan_actions.id", index=True)
+    at: datetime
+    from_rag: str | None = Field(default=None, max_length=8)
+    to_rag: str = Field(max_length=8)
+    reason: str = Field(max_length=300)
+
+
 class ApiToken(SQLModel, table=True):
     """A bearer token for the JSON API. Only its SHA-256 is stored."""
 

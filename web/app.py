@@ -27,6 +27,7 @@ from web.routes import (
     figures,
     manager,
     panel,
+    plan,
     quality,
     referrals,
     victims,
@@ -67,7 +68,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
     for area in (auth, cases, referrals, panel, manager, quality, victims, board, figures,
-                 admin):
+                 plan, admin):
         app.include_router(area.router)
     app.mount("/api/v1", api.create_api(app.state.services))
     return app

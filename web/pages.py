@@ -50,6 +50,7 @@ NAVIGATION = [
     ("Quality audits", "/quality", {"manager"}),
     ("Victims", "/victims", {"victim_worker"}),
     ("Board", "/board", {"board", "manager", "admin"}),
+    ("Improvement plan", "/plan", {"board", "manager", "admin"}),
     ("Admin", "/admin", {"admin"}),
 ]
 

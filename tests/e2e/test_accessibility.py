@@ -35,9 +35,10 @@ REQUIRED_PAGES = {
     "police": ["/referrals/new", "/referrals/upload"],
     "case_manager": ["/caseload", "/referrals/new"],
     "panel_chair": ["/panel", "/panel/meetings/new", "/panel/meetings/{meeting}"],
-    "manager": ["/manager", "/board", "/board/figures", "/board/figures/T1/cases"],
+    "manager": ["/manager", "/board", "/board/figures", "/board/figures/T1/cases", "/quality",
+                "/plan"],
     "victim_worker": ["/victims"],
-    "board": ["/board", "/board/figures"],
+    "board": ["/board", "/board/figures", "/plan"],
     "admin": ["/admin", "/board"],
 }
 # Forms that may safely be sent empty to see their error state: they refuse, and save nothing.

@@ -1,0 +1,182 @@
+"""The improvement plan: the board reads it; managers and administrators keep it up to date
+(objectives, actions, status notes, completion, hand-set or figure-linked RAG ratings)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlmodel import select
+from starlette.responses import RedirectResponse, Response
+
+from ooc import plan
+from ooc.errors import NotFound, OocError
+from ooc.figures import FIGURE_IDS, FiguresConfig
+from ooc.models import PlanAction, PlanNote, PlanObjective, User
+from web.deps import ServicesDep, SessionDep, require_roles
+from web.pages import check_csrf, flash, render_page
+
+router = APIRouter()
+PlanReader = Annotated[User, Depends(require_roles("board", "manager", "admin"))]
+PlanEditor = Annotated[User, Depends(require_roles("manager", "admin"))]
+GROUPS = (("red", "At risk"), ("amber", "In progress"), ("green", "Completed or on track"))
+
+
+def _refresh(session, services) -> None:
+    """Ratings move with dates and figures: bring them up to date (each change is kept)."""
+    plan.refresh_ratings(session, registry=services.registry,
+                         config=FiguresConfig.load(services.settings.workflows_dir),
+                         now=services.clock())
+
+
+@router.get("/plan")
+def plan_page(request: Request, session: SessionDep, services: ServicesDep,
+              user: PlanReader) -> Response:
+    _refresh(session, services)
+    session.commit()
+    objectives = session.exec(select(PlanObjective).order_by(PlanObjective.id)).all()
+    actions = session.exec(select(PlanAction).order_by(PlanAction.original_due,
+                                                       PlanAction.id)).all()
+    titles = {o.id: o.title for o in objectives}
+    groups = [{"rag": rag, "heading": heading,
+               "actions": [{"action": a, "objective": titles[a.objective_id],
+                            "status": plan.latest_note(session, a)}
+                           for a in actions if a.rag == rag]} for rag, heading in GROUPS]
+    return render_page(request, "pages/plan.html", {
+        "title": "Improvement plan", "groups": groups, "objectives": objectives,
+        "can_edit": bool({"manager", "admin"} & set(user.roles))}, user=user)
+
+
+@router.post("/plan/objectives")
+async def add_objective(request: Request, session: SessionDep, services: ServicesDep,
+                        user: PlanEditor) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    title = (form.get("title") or "").strip()
+    if not title:
+        flash(request, "Write the objective before adding it.", success=False)
+        return RedirectResponse("/plan", status_code=303)
+    plan.objective_named(session, title[:300], (form.get("recommendation") or "").strip()[:300],
+                         services.clock())
+    session.commit()
+    flash(request, f"Objective added: {title}.")
+    return RedirectResponse("/plan", status_code=303)
+
+
+FIELDS = ("title", "owner", "original_due", "revised_due", "completed_on", "figure_id", "green",
+          "amber", "manual_rag")
+DATES = {"original_due": "original due date", "revised_due": "revised due date",
+         "completed_on": "completion date"}
+
+
+def read_action_form(form) -> tuple[plan.ActionFields, dict[str, str], dict[str, str]]:
+    """The action's fields, what was typed (to show again), and the fields that could not be
+    read (dates, numbers), each with its message."""
+    values = {name: (form.get(name) or "").strip() for name in FIELDS}
+    errors, typed = {}, {}
+    for name, label in DATES.items():
+        try:
+            typed[name] = date.fromisoformat(values[name]) if values[name] else None
+        except ValueError:
+            errors[name] = f"Enter the {label} as a date like 2026-09-30"
+            typed[name] = None
+    for name in ("green", "amber"):
+        try:
+            typed[name] = float(values[name]) if values[name] else None
+        except ValueError:
+            errors[name] = f"Enter the {name} threshold as a number, like 90"
+            typed[name] = None
+    fields = plan.ActionFields(title=values["title"], owner=values["owner"],
+                               figure_id=values["figure_id"] or None,
+                               manual_rag=values["manual_rag"] or None, **typed)
+    return fields, values, errors
+
+
+def _objective(session, objective_id: int) -> PlanObjective:
+    objective = session.get(PlanObjective, objective_id)
+    if objective is None:
+        raise NotFound(f"There is no objective {objective_id} in the plan.")
+    return objective
+
+
+def _action(session, action_id: int) -> PlanAction:
+    action = session.get(PlanAction, action_id)
+    if action is None:
+        raise NotFound(f"There is no action {action_id} in the plan.")
+    return action
+
+
+def _action_page(request, session, user, objective, action=None, *, values=None, errors=None,
+                 problems=None, status_code=200):
+    if values is None and action is not None:
+        values = {name: "" if getattr(action, name) is None else
+                  (f"{getattr(action, name):g}" if name in ("green", "amber")
+                   else str(getattr(action, name))) for name in FIELDS}
+    notes = (session.exec(select(PlanNote).where(PlanNote.action_id == action.id)
+                          .order_by(PlanNote.at.desc(), PlanNote.id.desc())).all()
+             if action else [])
+    return render_page(request, "pages/plan_action.html", {
+        "title": f"Change the action: {action.title}" if action else "Add an action",
+        "objective": objective, "action": action, "values": values or {},
+        "errors": errors or {}, "problems": problems, "notes": notes,
+        "figure_items": [{"value": "", "text": "Not linked to a figure"}]
+        + [{"value": i, "text": i, "selected": (values or {}).get("figure_id") == i}
+           for i in FIGURE_IDS]}, user=user, status_code=status_code)
+
+
+@router.get("/plan/objectives/{objective_id}/actions/new")
+def new_action(request: Request, objective_id: int, session: SessionDep,
+               user: PlanEditor) -> Response:
+    return _action_page(request, session, user, _objective(session, objective_id))
+
+
+@router.get("/plan/actions/{action_id}")
+def action_page(request: Request, action_id: int, session: SessionDep,
+                user: PlanEditor) -> Response:
+    action = _action(session, action_id)
+    return _action_page(request, session, user, _objective(session, action.objective_id), action)
+
+
+def _save(request, session, services, user, form, objective, action=None) -> Response:
+    fields, values, errors = read_action_form(form)
+    if not errors:
+        try:
+            action = plan.save_action(session, objective=objective, fields=fields,
+                                      now=services.clock(), action=action)
+            note = (form.get("note") or "").strip()
+            if note:
+                plan.add_note(session, action=action, text=note, author=user.username,
+                              now=services.clock())
+            _refresh(session, services)
+        except OocError as refusal:
+            session.rollback()
+            problems = [{"text": r, "href": "#title"} for r in refusal.reasons or
+                        [refusal.message]]
+            return _action_page(request, session, user, objective,
+                                action and session.get(PlanAction, action.id), values=values,
+                                problems=problems, status_code=422)
+        session.commit()
+        flash(request, f"Action saved: {fields.title}.")
+        return RedirectResponse("/plan", status_code=303)
+    problems = [{"text": message, "href": f"#{name}"} for name, message in errors.items()]
+    return _action_page(request, session, user, objective, action, values=values,
+                        errors=errors, problems=problems, status_code=422)
+
+
+@router.post("/plan/objectives/{objective_id}/actions/new")
+async def add_action(request: Request, objective_id: int, session: SessionDep,
+                     services: ServicesDep, user: PlanEditor) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))  # first: a forged form learns nothing
+    return _save(request, session, services, user, form, _objective(session, objective_id))
+
+
+@router.post("/plan/actions/{action_id}")
+async def change_action(request: Request, action_id: int, session: SessionDep,
+                        services: ServicesDep, user: PlanEditor) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    action = _action(session, action_id)
+    return _save(request, session, services, user, form,
+                 _objective(session, action.objective_id), action)
