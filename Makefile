@@ -40,6 +40,8 @@ test: setup
 
 bench: setup
 	$(PY) bench/engine.py
+	$(PY) bench/web.py
+	$(PY) bench/metrics.py
 
 lint: setup
 	$(PY) -m ruff check ooc web tests bench migrations
