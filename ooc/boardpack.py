@@ -4,24 +4,19 @@ writes it as HTML, PDF, XLSX, CSV or JSON (ooc/boardpack_formats.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
+from ooc.calendar import quarter_of
 from ooc.figures import FiguresConfig, Period, compute_figures
+from ooc.figures.model import local_midnight
 from ooc.figures.present import present_figure
 from ooc.machine import WorkflowRegistry
 from ooc.plan import plan_for_board
 
 TREND_QUARTERS = 4
-
-
-def quarter_of(day: date) -> tuple[date, date]:
-    """The calendar quarter holding `day`: its first and last dates."""
-    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    next_first = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
-    return first, next_first - timedelta(days=1)
 
 
 def trend_quarters(period: Period, count: int = TREND_QUARTERS) -> list[tuple[date, date]]:
@@ -40,7 +35,7 @@ def quarter_label(first: date) -> str:
 
 
 def build_pack(session: Session, *, registry: WorkflowRegistry, config: FiguresConfig,
-               period: Period, raw: bool = False, now: datetime | None = None,
+               period: Period, now: datetime, raw: bool = False,
                previous: Period | None = None) -> dict[str, Any]:
     """The pack's content. `previous`: the period to compare with (by default the one of the same
     length just before), for what changed since the last board."""
@@ -54,9 +49,9 @@ def build_pack(session: Session, *, registry: WorkflowRegistry, config: FiguresC
                  for f in figures.values()]
     trends = []
     for first, last in trend_quarters(period):
+        as_of = min(period.as_of, local_midnight(last + timedelta(days=1)))
         quarter = compute_figures(session, registry=registry, config=config,
-                                  period=Period.of(first, last, min(period.as_of,
-                                                                    Period.of(first, last).as_of)))
+                                  period=Period.of(first, last, as_of))
         trends.append({"quarter": quarter_label(first), "from": first.isoformat(),
                        "to": last.isoformat(),
                        "figures": {f.id: present_figure(f, config, raw=raw)["percentage"]
@@ -70,7 +65,7 @@ def build_pack(session: Session, *, registry: WorkflowRegistry, config: FiguresC
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat(),
                    "as_of": period.as_of.isoformat()},
         "previous_period": {"from": previous.start.isoformat(), "to": previous.end.isoformat()},
-        "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "generated_at": now.isoformat(timespec="seconds"),
         "suppressed": not raw,
         "suppression_threshold": config.suppression_threshold,
         "figures": presented,

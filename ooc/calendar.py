@@ -69,6 +69,13 @@ ENGLAND_AND_WALES = WorkingDayCalendar()
 CALENDAR_FIRST, CALENDAR_LAST = date(2000, 1, 1), date(2060, 12, 31)
 
 
+def quarter_of(day: date) -> tuple[date, date]:
+    """The calendar quarter holding `day`: its first and last dates."""
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    next_first = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
+    return first, next_first - timedelta(days=1)
+
+
 def calendar_rows(calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> list[dict]:
     """The rows of the `calendar_days` table."""
     rows, count, day = [], 0, CALENDAR_FIRST

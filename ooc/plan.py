@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from ooc.calendar import local_date, to_utc
+from ooc.calendar import local_date, quarter_of, to_utc
 from ooc.errors import OocError
-from ooc.figures import FIGURE_IDS, FiguresConfig, Period, compute_figures
+from ooc.figures import FIGURE_IDS, FiguresConfig, Period, Target, compute_figures
+from ooc.figures.present import rag
 from ooc.machine import WorkflowRegistry
 from ooc.models import PlanAction, PlanNote, PlanObjective, PlanRagChange
 
@@ -35,9 +36,8 @@ class PlanFileError(OocError):
 
 def latest_quarter(today: date) -> tuple[date, date]:
     """The most recent calendar quarter that has ended by `today`."""
-    first_of_this = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    last = first_of_this - timedelta(days=1)
-    return date(last.year, 3 * ((last.month - 1) // 3) + 1, 1), last
+    first_of_this, _ = quarter_of(today)
+    return quarter_of(first_of_this - timedelta(days=1))
 
 
 def rating(action: PlanAction, today: date, percentage: int | None) -> tuple[str, str]:
@@ -45,11 +45,9 @@ def rating(action: PlanAction, today: date, percentage: int | None) -> tuple[str
     if action.figure_id:
         if percentage is None:
             return "amber", f"{action.figure_id} has no figure for the latest quarter"
-        if percentage >= (action.green or 0):
-            return "green", f"{action.figure_id} is {percentage}% (green from {action.green:g}%)"
-        if percentage >= (action.amber or 0):
-            return "amber", f"{action.figure_id} is {percentage}% (amber from {action.amber:g}%)"
-        return "red", f"{action.figure_id} is {percentage}%, below {action.amber:g}%"
+        colour = rag(percentage, Target(action.green or 0, action.amber or 0))
+        return colour, (f"{action.figure_id} is {percentage}% (green from {action.green:g}%, "
+                        f"amber from {action.amber:g}%)")
     if action.completed_on:
         return "green", f"completed on {action.completed_on:%d %B %Y}"
     if action.manual_rag:
@@ -72,23 +70,19 @@ def refresh_ratings(session: Session, *, registry: WorkflowRegistry, config: Fig
         figures = compute_figures(session, registry=registry, config=config,
                                   period=Period.of(first, last))
         percentages = {i: f.value.percentage if f.value else None for i, f in figures.items()}
+    rated_before = set(session.exec(select(PlanRagChange.action_id).distinct()))
     changes = []
     for action in actions:
-        rag, reason = rating(action, today, percentages.get(action.figure_id or ""))
-        if rag != action.rag or not _has_history(session, action):
+        colour, reason = rating(action, today, percentages.get(action.figure_id or ""))
+        if colour != action.rag or action.id not in rated_before:
             changes.append(PlanRagChange(action_id=action.id, at=to_utc(now),
-                                         from_rag=action.rag if _has_history(session, action)
-                                         else None, to_rag=rag, reason=reason[:300]))
-            action.rag = rag
+                                         from_rag=action.rag if action.id in rated_before
+                                         else None, to_rag=colour, reason=reason[:300]))
+            action.rag = colour
             session.add(action)
     session.add_all(changes)
     session.flush()
     return changes
-
-
-def _has_history(session: Session, action: PlanAction) -> bool:
-    return session.exec(select(PlanRagChange.id).where(PlanRagChange.action_id == action.id)
-                        .limit(1)).first() is not None
 
 
 # --- editing ----------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ import math
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
-from ooc.calendar import to_utc
+from ooc.calendar import quarter_of, to_utc
 from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
 from ooc.figures.model import local_midnight
 from ooc.models import AuditEvent, Case, QualityAudit
@@ -39,11 +39,12 @@ QUESTIONS = tuple(
 
 
 def quarter_bounds(first: date) -> tuple[date, date]:
-    if first.day != 1 or first.month not in (1, 4, 7, 10):
+    """The quarter starting on `first`: its first day and the first day after it."""
+    start, last = quarter_of(first)
+    if first != start:
         raise OocError(f"{first:%d %B %Y} is not the first day of a quarter. Quarters start on "
                        "1 January, 1 April, 1 July and 1 October.")
-    next_first = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
-    return first, next_first
+    return first, last + timedelta(days=1)
 
 
 def closed_in_quarter(session: Session, first: date) -> list[int]:

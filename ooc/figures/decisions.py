@@ -13,18 +13,17 @@ BREAKDOWNS = ("ethnicity", "sex", "age_band", "looked_after")
 FIRST_TIME_OUTCOMES = ("youth_caution", "youth_conditional_caution")
 
 
-def rows(decisions: Subquery, hit, where=None, *extra) -> Subquery:
-    query = select(decisions.c.case_id, hit.label("hit"), *[decisions.c[name] for name in
-                                                            ("outcome", *BREAKDOWNS, *extra)])
+def rows(decisions: Subquery, hit, where=None) -> Subquery:
+    query = select(decisions.c.case_id, hit.label("hit"),
+                   *[decisions.c[name] for name in ("outcome", *BREAKDOWNS)])
     if where is not None:
         query = query.where(where)
     return query.subquery("rows")
 
 
-def with_breakdowns(src: Sources, figure: Figure, subquery: Subquery,
-                    by: tuple[str, ...] = ()) -> Figure:
+def with_breakdowns(src: Sources, figure: Figure, subquery: Subquery) -> Figure:
     for name in BREAKDOWNS:
-        figure.breakdowns[name] = src.tally(subquery, (name, *by))
+        figure.breakdowns[name] = src.tally(subquery, (name,))
     return figure
 
 

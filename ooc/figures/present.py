@@ -40,8 +40,7 @@ def present_value(count: Count | None, threshold: int, raw: bool) -> dict[str, A
                  is_small(count.denominator, threshold), raw)
 
 
-def present_breakdown(figure: Figure, rows: list[Row], threshold: int,
-                      raw: bool) -> list[dict[str, Any]]:
+def present_breakdown(rows: list[Row], threshold: int, raw: bool) -> list[dict[str, Any]]:
     """A breakdown table, suppressed as one table: numerators and denominators are columns
     whose totals are the figure's own (shown), and a two-way breakdown (D1 by a group) also has
     rows whose totals are the groups' decisions."""
@@ -78,7 +77,7 @@ def present_figure(figure: Figure, config: FiguresConfig, *, raw: bool = False,
             "lower_is_better": target.lower_is_better},
         "rag": rag(figure.value.percentage if figure.value else None, target),
         "note": figure.note,
-        "breakdowns": {name: present_breakdown(figure, rows, threshold, raw)
+        "breakdowns": {name: present_breakdown(rows, threshold, raw)
                        for name, rows in figure.breakdowns.items()},
     }
     if figure.statistics:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Subquery, and_, case, false, func, literal, select
 from sqlmodel import Session
 
 from ooc.figures.model import Count, Period, Row
@@ -104,7 +104,7 @@ class Sources:
                        EVENTS.c.trigger.in_(set(milestones.values())), self.by_as_of())
                 .group_by(EVENTS.c.case_id).subquery("first_times"))
 
-    def decisions(self, *extra: ColumnElement) -> Subquery:
+    def decisions(self) -> Subquery:
         """The decisions of the period: each case's last `record_decision` in it, with what it
         recorded and the case's details."""
         last = (select(EVENTS.c.case_id, func.max(EVENTS.c.seq).label("seq"))
@@ -124,7 +124,7 @@ class Sources:
                        CASES.c.gravity_score, CASES.c.has_victim, CASES.c.victim_opted_out,
                        CASES.c.previous_formal_outcomes,
                        self.indicated(data["outcome"].as_string()).label("indicated"),
-                       self.formal(data["outcome"].as_string()).label("formal"), *extra)
+                       self.formal(data["outcome"].as_string()).label("formal"))
                 .select_from(EVENTS.join(last, and_(last.c.case_id == EVENTS.c.case_id,
                                                     last.c.seq == EVENTS.c.seq))
                              .join(CASES, CASES.c.id == EVENTS.c.case_id))
@@ -189,7 +189,3 @@ class Sources:
 
 def not_blank(text: ColumnElement) -> ColumnElement[bool]:
     return func.coalesce(func.trim(text), "") != ""
-
-
-def any_of(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return or_(*conditions) if conditions else true()

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from ooc import quality
-from ooc.boardpack import quarter_of
-from ooc.calendar import local_date
+from ooc.calendar import local_date, quarter_of
 from ooc.errors import InvalidForm, NotFound, OocError
 from ooc.models import Case, QualityAudit, User
 from web.deps import ServicesDep, SessionDep, require_roles
