@@ -39,7 +39,8 @@ def build_pack(session: Session, *, registry: WorkflowRegistry, config: FiguresC
                previous: Period | None = None) -> dict[str, Any]:
     """The pack's content. `previous`: the period to compare with (by default the one of the same
     length just before), for what changed since the last board."""
-    figures = compute_figures(session, registry=registry, period=period, config=config)
+    figures = compute_figures(session, registry=registry, period=period, config=config,
+                              with_cases=raw)
     if previous is None:
         length = period.end - period.start
         previous_end = period.start - timedelta(days=1)

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from ooc.audit import MIGRATE, append_event
 from ooc.errors import FieldProblem, GuardsFailed, InvalidForm, RoleNotAllowed
+from ooc.figures.facts import refresh_facts
 from ooc.machine import WorkflowRegistry
 from ooc.models import TRACK_COLUMNS, Case, User
 from ooc.service import write_case
@@ -112,4 +113,5 @@ def migrate_cases(session: Session, *, registry: WorkflowRegistry, workflow: str
                        audit_head=event["hash"], updated_at=event["at"])
         write_case(session, case, changes)
     session.flush()
+    refresh_facts(session, registry, [move.case_id for move in moves])
     return moves

@@ -183,6 +183,105 @@ class CalendarDay(SQLModel, table=True):
     working_days_to: int = Field(index=True)  # working days from 1 January 2000 to this day
 
 
+class CaseFacts(SQLModel, table=True):
+    """What the figures need of a case, worked out from its events by `ooc.figures.facts` in
+    the transaction of each event, so that a figure is one pass over one table. Instants are
+    each milestone's first event; `*_on` their local dates; `*_wd` working-day counts (T5)."""
+
+    __tablename__ = "case_facts"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    referral_date: date = Field(index=True)
+    created_at: datetime
+    ethnicity: str = Field(max_length=32)  # the rollup
+    age_band: str = Field(max_length=8)
+    looked_after: bool
+    assessment_due_on: date
+    decision_due_on: date
+    countersignature_due_on: date | None = None
+    sign_off_due_on: date | None = None
+    assessed_at: datetime | None = None
+    assessed_on: date | None = None
+    countersigned_at: datetime | None = None
+    countersigned_on: date | None = None
+    decided_at: datetime | None = None
+    decided_on: date | None = None
+    signed_off_at: datetime | None = None
+    signed_off_on: date | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_on: date | None = None
+    ended_at: datetime | None = Field(default=None, index=True)  # closed or withdrawn
+    referral_wd: int
+    assessed_wd: int | None = None
+    countersigned_wd: int | None = None
+    decided_wd: int | None = None
+    signed_off_wd: int | None = None
+    last_decided_at: datetime | None = None
+    last_formal: bool | None = None
+    informed_at: datetime | None = None
+    informed_on: date | None = None
+    consented_at: datetime | None = None
+    took_part_at: datetime | None = None
+    rj_reached_at: datetime | None = None
+    rj_decided_at: datetime | None = None
+
+
+class DecisionFacts(SQLModel, table=True):
+    """One panel decision (`record_decision` event), what held before it, and the case's
+    details the decision figures are broken down by (`ooc.figures.facts`)."""
+
+    __tablename__ = "decision_facts"
+
+    event_id: int = Field(foreign_key="audit_events.id", primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    seq: int
+    at: datetime = Field(index=True)
+    next_at: datetime | None = None  # the case's next decision
+    decided_on: date
+    outcome: str = Field(max_length=64)
+    meeting_id: int | None = None
+    indicated: bool
+    formal: bool
+    rationale: bool
+    countersigned_before: bool
+    quorate: bool
+    child_views: bool
+    parent_views: bool
+    victim_views_before: bool
+    first_time: bool
+    inform_due_on: date
+    ethnicity: str = Field(max_length=32)
+    sex: str = Field(max_length=20)
+    age_band: str = Field(max_length=8)
+    looked_after: bool
+    has_victim: bool
+    victim_opted_out: bool
+    informed_at: datetime | None = None
+    informed_on: date | None = None
+    consented_at: datetime | None = None
+    took_part_at: datetime | None = None
+    rj_reached_at: datetime | None = None
+    rj_decided_at: datetime | None = None
+
+
+class StepFacts(SQLModel, table=True):
+    """An assessment submission and what came next on the main track (Q1, Q2), or the end of
+    an intervention and what it recorded or the panel then decided (O1 to O3)."""
+
+    __tablename__ = "step_facts"
+
+    event_id: int = Field(foreign_key="audit_events.id", primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    kind: str = Field(max_length=16)  # "submission" or "ending"
+    at: datetime = Field(index=True)
+    trigger: str = Field(max_length=64)
+    next_trigger: str | None = Field(default=None, max_length=64)
+    next_at: datetime | None = None
+    next_outcome: str | None = Field(default=None, max_length=64)  # after a breach
+    completed: bool = False
+    feedback: bool = False
+
+
 class QualityAudit(SQLModel, table=True):
     """A closed case drawn for a quality audit of its quarter, and the manager's judgement on
     each question (ooc/quality.py); the answers feed figure Q3."""

@@ -31,6 +31,7 @@ from ooc.errors import (
     RoleNotAllowed,
     UnknownTrigger,
 )
+from ooc.figures.facts import refresh_facts
 from ooc.forms import clean_form, to_json
 from ooc.guards import GuardContext, evaluate, holds
 from ooc.machine import TrackState, WorkflowRegistry
@@ -125,6 +126,7 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
     case.audit_head = event["hash"]
     open_referral_deadlines(session, definition=definition, case=case, calendar=calendar)
     session.flush()
+    refresh_facts(session, registry, [case.id])
     return case
 
 
@@ -292,6 +294,7 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
     except IntegrityError:
         # Another writer took this sequence number first.
         raise _conflict(case_id) from None
+    refresh_facts(session, registry, [case.id])
     return TransitionResult(case.id, trigger, transition.track, from_state, to_state, seq)
 
 

@@ -152,7 +152,7 @@ def demo(request, registry):
         if name not in results:
             period = PERIODS[name]
             with Session(engine) as session:
-                sql = compute_figures(session, registry=registry, period=period)
+                sql = compute_figures(session, registry=registry, period=period, with_cases=True)
             results[name] = sql, reference_figures(events, cases, meetings, registry, period)
         return results[name]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from ooc.figures.children import children_figures
-from ooc.figures.decisions import decision_figures
+from ooc.figures.children import children_figures, cohort_cube
+from ooc.figures.decisions import decision_cube, decision_figures
 from ooc.figures.model import BadPeriod, Count, Figure, Period, Row, Statistic
 from ooc.figures.outcomes import outcome_figures
 from ooc.figures.oversight import oversight_figures
@@ -65,11 +65,15 @@ class FiguresConfig:
 
 
 def compute_figures(session: Session, *, registry: WorkflowRegistry, period: Period,
-                    config: FiguresConfig | None = None) -> dict[str, Figure]:
-    """Every figure of METRICS.md for `period`, by id, in METRICS.md's order."""
+                    config: FiguresConfig | None = None,
+                    with_cases: bool = False) -> dict[str, Figure]:
+    """Every figure of METRICS.md for `period`, by id, in METRICS.md's order; `with_cases`
+    adds the ids of the cases behind every count (for opening them)."""
     config = config or FiguresConfig()
-    src = Sources(session, period, registry)
-    figures = [*timeliness(src), *decision_figures(src), *children_figures(src, config.population),
-               *victim_figures(src), *oversight_figures(src), *outcome_figures(src)]
+    src = Sources(session, period, registry, with_cases)
+    cohort, decisions = cohort_cube(src), decision_cube(src)
+    figures = [*timeliness(src, cohort), *decision_figures(src, decisions),
+               *children_figures(cohort, config.population), *victim_figures(decisions),
+               *oversight_figures(src), *outcome_figures(src)]
     by_id = {f.id: f for f in figures}
     return {i: by_id[i] for i in FIGURE_IDS if i in by_id}

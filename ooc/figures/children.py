@@ -4,49 +4,61 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import Subquery, and_, func, literal, select
+from sqlalchemy import ColumnElement, case, or_, select, true
 
 from ooc.figures.model import Count, Figure, Row
-from ooc.figures.sources import CASES, EVENTS, Sources
+from ooc.figures.sources import (
+    CASE_FACTS,
+    DECISION_FACTS,
+    Cube,
+    Measure,
+    Sources,
+    looked_after_label,
+)
+from ooc.figures.timeliness import milestone_measures
+
+F = CASE_FACTS.c
 
 
-def cohort_rows(src: Sources) -> Subquery:
-    """The cohort, with each case's last decision by `as_of` (if any) and its breakdowns."""
-    last = (select(EVENTS.c.case_id, func.max(EVENTS.c.seq).label("seq"))
-            .where(EVENTS.c.trigger == "record_decision", src.by_as_of())
-            .group_by(EVENTS.c.case_id).subquery("last_decision"))
-    decision = EVENTS.alias("decision")
-    outcome = decision.c.data["outcome"].as_string()
-    return (select(CASES.c.id.label("case_id"),
-                   (decision.c.id.is_not(None)).label("decided"),
-                   src.formal(outcome).label("formal"),
-                   *[column.label(name) for name, column in src.dimensions().items()])
-            .select_from(CASES.outerjoin(last, last.c.case_id == CASES.c.id)
-                         .outerjoin(decision, and_(decision.c.case_id == last.c.case_id,
-                                                   decision.c.seq == last.c.seq)))
-            .where(src.cohort()).subquery("cohort"))
+def formal_by_as_of(src: Sources) -> ColumnElement[bool]:
+    """The case's last decision by `as_of` is a formal outcome: its last decision of all when
+    that was made by then, otherwise the one whose successor came after `as_of`."""
+    d = DECISION_FACTS.c
+    then = (select(d.formal).where(d.case_id == F.case_id, d.at <= src.period.as_of,
+                                   or_(d.next_at.is_(None), d.next_at > src.period.as_of))
+            .correlate_except(DECISION_FACTS).scalar_subquery())
+    return case((F.last_decided_at <= src.period.as_of, F.last_formal), else_=then)
 
 
-def _hits(cohort: Subquery, hit, where=None) -> Subquery:
-    query = select(cohort.c.case_id, hit.label("hit"), cohort.c.ethnicity,
-                   cohort.c.looked_after)
-    return (query if where is None else query.where(where)).subquery("rows")
+def cohort_cube(src: Sources) -> Cube:
+    """The period's cases by ethnicity, looked-after status and age band: the timeliness
+    measures (T1 to T4), the cohort itself, and the formal-outcome rate of those decided."""
+    return src.cube(CASE_FACTS, src.cohort(), [
+        Measure("cohort", true(), true()),
+        Measure("formal", src.by_as_of(F.decided_at), formal_by_as_of(src)),
+        *milestone_measures(src),
+    ], {"ethnicity": F.ethnicity, "looked_after": looked_after_label(F.looked_after),
+        "age_band": F.age_band})
 
 
-def children_figures(src: Sources, population: Mapping[str, int]) -> list[Figure]:
-    cohort = cohort_rows(src)
-    everyone = src.count(_hits(cohort, literal(True)))
+def _part(part: Count, whole: Count) -> Count:
+    """The cases of `part` as a numerator out of `whole`."""
+    return Count(part.denominator or 0, whole.denominator, part.denominator_cases,
+                 whole.denominator_cases)
+
+
+def children_figures(cohort: Cube, population: Mapping[str, int]) -> list[Figure]:
+    everyone = cohort.count("cohort")
     c1 = Figure("C1", "Very young children (10 to 12)",
-                src.count(_hits(cohort, cohort.c.age_band == "10-12")))
+                _part(cohort.count("cohort", {"age_band": "10-12"}), everyone))
     c2 = Figure("C2", "Looked-after children",
-                src.count(_hits(cohort, cohort.c.looked_after == "looked after")))
-    formal = _hits(cohort, cohort.c.formal, cohort.c.decided)
-    c2.breakdowns["formal-outcome rate"] = src.tally(formal, ("looked_after",))
+                _part(cohort.count("cohort", {"looked_after": "looked after"}), everyone))
+    c2.breakdowns["formal-outcome rate"] = cohort.rows("formal", ("looked_after",))
     c3 = Figure("C3", "Disproportionality", everyone,
                 note="Share of the cohort ÷ share of the local 10-17 population; "
                      "formal-outcome rate ÷ the White group's rate.")
-    c3.breakdowns["cohort"] = src.tally(_hits(cohort, literal(True)), ("ethnicity",))
-    c3.breakdowns["formal-outcome rate"] = src.tally(formal, ("ethnicity",))
+    c3.breakdowns["cohort"] = cohort.rows("cohort", ("ethnicity",))
+    c3.breakdowns["formal-outcome rate"] = cohort.rows("formal", ("ethnicity",))
     c3.breakdowns["ratios"] = disproportionality(everyone, c3.breakdowns["cohort"],
                                                  c3.breakdowns["formal-outcome rate"],
                                                  population)

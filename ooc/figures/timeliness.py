@@ -1,141 +1,141 @@
-"""Timeliness, T1 to T6: milestones against their working-day due dates (docs/figures.md)."""
+"""Timeliness, T1 to T6: milestones against their working-day due dates (docs/figures.md).
+
+T1 to T4 are measures of the cohort cube, which the children's figures share (one pass over the
+period's cases); T5 is a histogram of working days per stage; T6 reads the open cases."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     ColumnElement,
-    Subquery,
     and_,
-    case,
     func,
     literal,
     not_,
+    null,
     or_,
     select,
+    true,
     union_all,
 )
 
 from ooc.figures.model import Count, Figure, Overdue, Statistic
-from ooc.figures.sources import CASES, EVENTS, Sources
-from ooc.figures.sql import id_list, local_date, parse_ids
+from ooc.figures.sources import CASE_FACTS, Cube, Measure, Sources, working_days_to
+from ooc.figures.sql import id_list, parse_ids
 
-# (name, label, start column, working days, the column that must be set for it to apply)
-MILESTONE_RULES = [
-    ("assessment", "Assessment submitted", "referral_date", 10, "assessed_on", None),
-    ("decision", "Panel decision", "decision_from", 15, "decided_on", None),
-    ("countersignature", "Assessment countersigned", "assessed_on", 5, "countersigned_on",
-     "assessed_on"),
-    ("sign_off", "Decision signed off", "decided_on", 5, "signed_off_on", "decided_on"),
+F = CASE_FACTS.c
+
+# (id, title, due date, first event, its local date, what must have happened for it to apply)
+MILESTONES = [
+    ("T1", "Assessment on time", F.assessment_due_on, F.assessed_at, F.assessed_on, None),
+    ("T2", "Decision on time (presented on time)", F.decision_due_on, F.decided_at,
+     F.decided_on, None),
+    ("T3", "Countersignature on time", F.countersignature_due_on, F.countersigned_at,
+     F.countersigned_on, F.assessed_at),
+    ("T4", "Sign-off on time", F.sign_off_due_on, F.signed_off_at, F.signed_off_on,
+     F.decided_at),
 ]
+OVERDUE_LABELS = {"T1": "Assessment submitted", "T2": "Panel decision",
+                  "T3": "Assessment countersigned", "T4": "Decision signed off"}
 
+# (label, working-day count at the start, first event at the end, its working-day count)
 STAGES = [
-    ("referral to assessment", "referral_date", "assessed_on"),
-    ("assessment to countersignature", "assessed_on", "countersigned_on"),
-    ("countersignature to decision", "countersigned_on", "decided_on"),
-    ("decision to sign-off", "decided_on", "signed_off_on"),
+    ("referral to assessment", F.referral_wd, F.assessed_at, F.assessed_wd),
+    ("assessment to countersignature", F.assessed_wd, F.countersigned_at, F.countersigned_wd),
+    ("countersignature to decision", F.countersigned_wd, F.decided_at, F.decided_wd),
+    ("decision to sign-off", F.decided_wd, F.signed_off_at, F.signed_off_wd),
 ]
 
 
-def timelines(src: Sources, cases_where: ColumnElement[bool]) -> Subquery:
-    """Per case: its dates, and the local date of each milestone's first event by `as_of`."""
-    firsts = src.first_times(cases_where)
-    return (select(CASES.c.id.label("case_id"), CASES.c.referral_date,
-                   func.coalesce(CASES.c.bail_date, CASES.c.referral_date).label("decision_from"),
-                   *[local_date(firsts.c[name]).label(name.replace("_at", "_on"))
-                     for name in ("assessed_at", "countersigned_at", "decided_at",
-                                  "signed_off_at", "withdrawn_at")])
-            .select_from(CASES.outerjoin(firsts, firsts.c.case_id == CASES.c.id))
-            .where(cases_where).subquery("timelines"))
+def _applies(src: Sources, after: ColumnElement | None) -> ColumnElement[bool]:
+    return true() if after is None else src.by_as_of(after)
 
 
-def milestone_rows(src: Sources, lines: Subquery, start: str, days: int, done: str,
-                   applies: str | None) -> Subquery:
-    """Cases for which the milestone is due, each with `hit` when it was done on time."""
-    dated = (select(lines.c.case_id, src.add_wd(lines.c[start], days).label("due_on"),
-                    lines.c[done].label("done_on"), lines.c.withdrawn_on)
-             .where(lines.c[applies].is_not(None) if applies else literal(True))
-             .subquery("dated"))
-    return (select(dated.c.case_id, (dated.c.done_on <= dated.c.due_on).label("hit"))
-            .where(or_(dated.c.done_on.is_not(None), dated.c.due_on < src.period.as_of_date),
-                   not_(and_(dated.c.withdrawn_on.is_not(None),
-                             dated.c.withdrawn_on < dated.c.due_on)))
-            .subquery("due"))
+def milestone_measure(src: Sources, figure_id: str, due_on, done_at, done_on,
+                      after) -> Measure:
+    """Due: done by `as_of`, or its due date before `as_of`'s date, unless the case was
+    withdrawn before the due date. On time: done on or before the due date."""
+    done = src.by_as_of(done_at)
+    withdrawn_first = and_(src.by_as_of(F.withdrawn_at), F.withdrawn_on < due_on)
+    return Measure(figure_id,
+                   and_(_applies(src, after), or_(done, due_on < src.period.as_of_date),
+                        not_(withdrawn_first)),
+                   and_(done, done_on <= due_on))
 
 
-def stage_statistic(src: Sources, lines: Subquery, label: str, start: str,
-                    end: str) -> Statistic:
-    """Median and 90th percentile of working days from `start` to `end`, in the database."""
-    days = (select(lines.c.case_id, (src.working_days_to(lines.c[end])
-                                     - src.working_days_to(lines.c[start])).label("days"))
-            .where(lines.c[start].is_not(None), lines.c[end].is_not(None)).subquery("days"))
-    ranked = select(days.c.case_id, days.c.days,
-                    func.row_number().over(order_by=days.c.days).label("rank"),
-                    func.count().over().label("n")).subquery("ranked")
-    middle = ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
-    row = src.session.execute(select(
-        func.count(ranked.c.case_id),
-        func.avg(case((middle, ranked.c.days))),
-        func.max(case((ranked.c.rank == (9 * ranked.c.n + 9) // 10, ranked.c.days))),
-        id_list(ranked.c.case_id))).one()
-    cases, median, p90, ids = row
-    return Statistic(label, int(cases), None if median is None else float(median),
-                     None if p90 is None else int(p90), parse_ids(ids))
+def milestone_measures(src: Sources) -> list[Measure]:
+    return [milestone_measure(src, figure_id, due_on, done_at, done_on, after)
+            for figure_id, _, due_on, done_at, done_on, after in MILESTONES]
+
+
+def stage_statistics(src: Sources) -> list[Statistic]:
+    """T5: median and 90th percentile of working days per stage, from the database's count of
+    cases at each number of days."""
+    parts = []
+    for i, (_, start, end_at, end) in enumerate(STAGES):
+        days = (end - start).label("days")
+        parts.append(select(literal(i).label("stage"), days, func.count().label("cases"),
+                            (id_list(F.case_id) if src.with_cases else null()).label("ids"))
+                     .where(src.cohort(), src.by_as_of(end_at)).group_by(days))
+    histogram = union_all(*parts).subquery("histogram")
+    by_stage: dict[int, list[tuple[int, int, str]]] = {i: [] for i in range(len(STAGES))}
+    for stage, days, cases, ids in src.session.execute(
+            select(histogram).order_by(histogram.c.stage, histogram.c.days)):
+        by_stage[stage].append((int(days), int(cases), ids))
+    return [_statistic(label, by_stage[i], src.with_cases)
+            for i, (label, *_) in enumerate(STAGES)]
+
+
+def _statistic(label: str, histogram: list[tuple[int, int, str]], with_cases: bool) -> Statistic:
+    """The median (the mean of the middle two when there are an even number) and the value at
+    rank (9n + 9) // 10, as docs/figures.md defines them."""
+    n = sum(cases for _, cases, _ in histogram)
+    ids = tuple(sorted(i for *_, text in histogram for i in parse_ids(text))) if with_cases else ()
+    if not n:
+        return Statistic(label, 0, None, None, ids)
+
+    def ranked(rank: int) -> int:
+        seen = 0
+        for days, cases, _ in histogram:
+            seen += cases
+            if seen >= rank:
+                return days
+        raise AssertionError("rank beyond the count")
+
+    median = (ranked((n + 1) // 2) + ranked((n + 2) // 2)) / 2
+    return Statistic(label, n, median, ranked((9 * n + 9) // 10), ids)
 
 
 def open_at_as_of(src: Sources) -> ColumnElement[bool]:
-    """Cases created by `as_of` and neither closed nor withdrawn by then."""
-    terminal = sorted({s.name for d in src.registry for s in d.states.values()
-                       if s.track == "main" and s.terminal})
-    open_now = sorted({s for d in src.registry for s in d.open_states("main")})
-    ended = EVENTS.alias("ended")
-    ended_by_as_of = (select(ended.c.id).where(ended.c.case_id == CASES.c.id,
-                                               ended.c.track == "main",
-                                               ended.c.to_state.in_(terminal),
-                                               src.by_as_of(ended)).exists())
-    return and_(CASES.c.created_at <= src.period.as_of,
-                or_(CASES.c.state.in_(open_now), not_(ended_by_as_of)))
+    """Cases entered by `as_of` and neither closed nor withdrawn by then."""
+    return and_(F.created_at <= src.period.as_of,
+                or_(F.ended_at.is_(None), F.ended_at > src.period.as_of))
 
 
 def overdue_now(src: Sources) -> Figure:
     """T6: milestones past their due date and not done at `as_of`, for open cases."""
-    lines = timelines(src, open_at_as_of(src))
     today = src.period.as_of_date
-    parts = []
-    for name, _, start, days, done, applies in MILESTONE_RULES:
-        dated = (select(lines.c.case_id, literal(name).label("milestone"),
-                        src.add_wd(lines.c[start], days).label("due_on"),
-                        lines.c[done].label("done_on"))
-                 .where(lines.c[applies].is_not(None) if applies else literal(True))
-                 .subquery(f"due_{name}"))
-        parts.append(select(dated.c.case_id, dated.c.milestone, dated.c.due_on,
-                            (src.working_days_to(literal(today))
-                             - src.working_days_to(dated.c.due_on)).label("overdue_by"))
-                     .where(dated.c.done_on.is_(None), dated.c.due_on < today))
+    parts = [select(F.case_id, literal(figure_id).label("milestone"), due_on.label("due_on"),
+                    (working_days_to(literal(today)) - working_days_to(due_on))
+                    .label("overdue_by"))
+             .where(open_at_as_of(src), _applies(src, after), not_(src.by_as_of(done_at)),
+                    due_on < today)
+             for figure_id, _, due_on, done_at, _, after in MILESTONES]
     overdue = union_all(*parts).subquery("overdue")
     rows = src.session.execute(select(overdue).order_by(overdue.c.overdue_by.desc(),
                                                         overdue.c.case_id)).all()
-    labels = {rule[0]: rule[1] for rule in MILESTONE_RULES}
-    open_ids = parse_ids(src.session.execute(select(id_list(lines.c.case_id))).scalar())
+    open_cases = src.session.execute(select(func.count()).where(open_at_as_of(src))).scalar()
+    open_ids = src.ids(select(F.case_id).where(open_at_as_of(src)))
     late_ids = tuple(sorted({r.case_id for r in rows}))
-    figure = Figure("T6", "Overdue now", Count(len(late_ids), len(open_ids), late_ids, open_ids))
-    figure.overdue = [Overdue(r.case_id, labels[r.milestone], r.due_on, int(r.overdue_by))
-                      for r in rows]
+    figure = Figure("T6", "Overdue now", Count(len(late_ids), int(open_cases), late_ids,
+                                               open_ids))
+    figure.overdue = [Overdue(r.case_id, OVERDUE_LABELS[r.milestone], r.due_on,
+                              int(r.overdue_by)) for r in rows]
     return figure
 
 
-def timeliness(src: Sources) -> list[Figure]:
-    lines = timelines(src, src.cohort())
-    figures = []
-    for figure_id, title, rule in [
-        ("T1", "Assessment on time", MILESTONE_RULES[0]),
-        ("T2", "Decision on time (presented on time)", MILESTONE_RULES[1]),
-        ("T3", "Countersignature on time", MILESTONE_RULES[2]),
-        ("T4", "Sign-off on time", MILESTONE_RULES[3]),
-    ]:
-        _, _, start, days, done, applies = rule
-        figures.append(Figure(figure_id, title,
-                              src.count(milestone_rows(src, lines, start, days, done, applies))))
-    figures.append(Figure("T5", "Working days per stage", statistics=[
-        stage_statistic(src, lines, label, start, end) for label, start, end in STAGES]))
+def timeliness(src: Sources, cohort: Cube) -> list[Figure]:
+    figures = [Figure(figure_id, title, cohort.count(figure_id))
+               for figure_id, title, *_ in MILESTONES]
+    figures.append(Figure("T5", "Working days per stage", statistics=stage_statistics(src)))
     figures.append(overdue_now(src))
     return figures

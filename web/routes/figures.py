@@ -113,7 +113,8 @@ def figure_cases(request: Request, figure_id: str, session: SessionDep, services
     choice = chosen_period(period, local_date(services.clock()))
     config = FiguresConfig.load(services.settings.workflows_dir)
     found = compute_figures(session, registry=services.registry,
-                            period=Period.of(choice.start, choice.end), config=config)
+                            period=Period.of(choice.start, choice.end), config=config,
+                            with_cases=True)
     figure = found.get(figure_id)
     if figure is None:
         raise NotFound(f"There is no figure '{figure_id[:10]}'. Figures are named as in the "
