@@ -475,20 +475,42 @@ def workflow_migrate(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain of every case; exit 1 naming each broken case and event."""
+    """Check the hash chain of every case, and that the figures' tables agree with the events;
+    exit 1 naming each problem."""
     from ooc.audit import verify_trail
+    from ooc.figures.facts import facts_differences
 
     with reporting_errors():
         engine = _engine()
         with Session(engine) as session:
             cases, events, problems = verify_trail(session)
+            stale = facts_differences(session, _registry())
+        for problem in problems + stale:
+            typer.echo(problem, err=True)
         if problems:
-            for problem in problems:
-                typer.echo(problem, err=True)
             raise fail(f"The audit trail is NOT intact: {len(problems)} problem"
                        f"{'s' if len(problems) != 1 else ''} in {cases} cases and "
                        f"{events} events.")
         typer.echo(f"The audit trail is intact: {cases} cases, {events} events checked.")
+        if stale:
+            raise fail("The figures' tables do not agree with the audit trail.")
+        typer.echo("The figures' tables agree with the audit trail.")
+
+
+@audit_app.command("refresh-facts")
+def audit_refresh_facts() -> None:
+    """Rewrite the figures' tables (case, decision and step facts) from the audit trail."""
+    from ooc.db import unit_of_work
+    from ooc.figures.facts import refresh_facts
+    from ooc.models import Case
+
+    with reporting_errors():
+        engine = _engine()
+        with unit_of_work(engine) as session:
+            cases = session.exec(select(func.count()).select_from(Case)).one()
+            typer.echo(f"Rewriting the figures' tables for {cases} cases...", err=True)
+            refresh_facts(session, _registry())
+        typer.echo(f"The figures' tables were rewritten from the audit trail ({cases} cases).")
 
 
 @audit_app.command("export")

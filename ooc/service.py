@@ -31,7 +31,7 @@ from ooc.errors import (
     RoleNotAllowed,
     UnknownTrigger,
 )
-from ooc.figures.facts import refresh_facts
+from ooc.figures.facts import add_new_case_facts, refresh_facts
 from ooc.forms import clean_form, to_json
 from ooc.guards import GuardContext, evaluate, holds
 from ooc.machine import TrackState, WorkflowRegistry
@@ -126,7 +126,7 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
     case.audit_head = event["hash"]
     open_referral_deadlines(session, definition=definition, case=case, calendar=calendar)
     session.flush()
-    refresh_facts(session, registry, [case.id])
+    add_new_case_facts(session, registry, case.id)
     return case
 
 

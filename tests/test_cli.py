@@ -93,6 +93,25 @@ def test_audit_verify_and_export(cli_env, session, registry, users, tmp_path):
     assert "The audit trail is NOT intact: 1 problem in 1 cases and 4 events." in broken.output
 
 
+def test_verify_notices_figures_tables_out_of_step_and_refresh_facts_mends_them(
+        cli_env, session, registry, users):
+    walker = Walker(session, registry, users)
+    walker.to(walker.create(), "ready_for_panel")
+    assert "The figures' tables agree with the audit trail." in run("audit", "verify").output
+
+    with cli_env.begin() as connection:  # as a change made outside the application might
+        connection.execute(text("UPDATE case_facts SET assessed_at = NULL"))
+    stale = run("audit", "verify")
+    assert stale.exit_code == 1
+    assert "case_facts: 1 rows differ from the audit trail" in stale.output
+    assert "The figures' tables do not agree with the audit trail." in stale.output
+
+    mended = run("audit", "refresh-facts")
+    assert mended.exit_code == 0
+    assert "rewritten from the audit trail (1 cases)" in mended.output
+    assert run("audit", "verify").exit_code == 0
+
+
 def test_deadlines_lists_overdue_work(cli_env, session, registry, users):
     Walker(session, registry, users).create()
     result = run("deadlines", "--now", "2026-03-18", "--overdue")

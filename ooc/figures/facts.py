@@ -334,6 +334,11 @@ def refresh_facts(session: Session, registry: WorkflowRegistry,
         session.execute(statement, params)
 
 
+def add_new_case_facts(session: Session, registry: WorkflowRegistry, case_id: int) -> None:
+    """The row of a case just created: it has no decisions or steps yet, so one statement."""
+    session.execute(_statements(registry, True)[len(TABLES)], {"case_ids": [case_id]})
+
+
 def facts_differences(session: Session, registry: WorkflowRegistry) -> list[str]:
     """Where the stored rows differ from the events: one line per table that differs."""
     problems = []
