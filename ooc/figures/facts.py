@@ -212,9 +212,9 @@ def _formal_given_before(registry: WorkflowRegistry, decision) -> ColumnElement[
 def decision_facts_select(registry: WorkflowRegistry, scoped: bool) -> Select:
     """Every decision of the cases, with what held before it. Reads `case_facts`, so those rows
     are written first."""
-    decision = (select(EVENTS, func.lead(EVENTS.c.at).over(partition_by=EVENTS.c.case_id,
-                                                            order_by=EVENTS.c.seq)
-                       .label("next_at"))
+    next_at = func.lead(EVENTS.c.at, type_=EVENTS.c.at.type).over(
+        partition_by=EVENTS.c.case_id, order_by=EVENTS.c.seq)
+    decision = (select(EVENTS, next_at.label("next_at"))
                 .where(EVENTS.c.trigger == "record_decision", _of(EVENTS, scoped))
                 .subquery("decision"))
     data = decision.c.data
@@ -270,8 +270,9 @@ def step_facts_select(registry: WorkflowRegistry, scoped: bool) -> Select:
                    EVENTS.c.from_state, EVENTS.c.to_state, EVENTS.c.data,
                    func.lead(EVENTS.c.trigger).over(partition_by=EVENTS.c.case_id,
                                                     order_by=EVENTS.c.seq).label("next_trigger"),
-                   func.lead(EVENTS.c.at).over(partition_by=EVENTS.c.case_id,
-                                               order_by=EVENTS.c.seq).label("next_main_at"))
+                   func.lead(EVENTS.c.at, type_=EVENTS.c.at.type)
+                   .over(partition_by=EVENTS.c.case_id, order_by=EVENTS.c.seq)
+                   .label("next_main_at"))
             .where(EVENTS.c.track == "main", _of(EVENTS, scoped))
             .subquery("main"))
     submission = main.c.trigger == "submit_assessment"
@@ -313,30 +314,46 @@ SELECTS = (
 
 
 def _of(table, scoped: bool, column: str = "case_id") -> ColumnElement[bool]:
-    """The rows of the cases given as the `case_ids` parameter, or every row."""
-    return table.c[column].in_(bindparam("case_ids", expanding=True)) if scoped else true()
+    """The rows of the case given as the `case_id` parameter, or every row."""
+    return table.c[column] == bindparam("case_id") if scoped else true()
 
 
 @lru_cache(maxsize=16)
 def _statements(registry: WorkflowRegistry, scoped: bool) -> tuple:
-    """The statements that rewrite the rows, built once per registry: building them costs
-    more than running them for one case."""
-    return (*[delete(table).where(_of(table, scoped)) for table in TABLES],
-            *[insert(table).from_select(columns, build(registry, scoped))
-              for table, columns, build in SELECTS])
+    """The deletes, then each table's SELECT, built once per registry: building them costs more
+    than running them for one case."""
+    return (tuple(delete(table).where(_of(table, scoped)) for table in TABLES),
+            tuple((table, columns, build(registry, scoped)) for table, columns, build in SELECTS))
 
 
 def refresh_facts(session: Session, registry: WorkflowRegistry,
                   case_ids: Sequence[int] | None = None) -> None:
     """Rewrite the figures' rows of these cases (of every case when None) from their events."""
-    params = {} if case_ids is None else {"case_ids": list(case_ids)}
-    for statement in _statements(registry, case_ids is not None):
-        session.execute(statement, params)
+    deletes, selects = _statements(registry, case_ids is not None)
+    if case_ids is None:
+        for statement in deletes:
+            session.execute(statement)
+        for table, columns, query in selects:
+            session.execute(insert(table).from_select(columns, query))
+        return
+    for case_id in case_ids:
+        params = {"case_id": case_id}
+        for statement in deletes:
+            session.execute(statement, params)
+        for table, columns, query in selects:
+            # Read, then write: SQLite plans INSERT ... SELECT for one case three times slower.
+            _insert(session, table, columns, session.execute(query, params).all())
 
 
 def add_new_case_facts(session: Session, registry: WorkflowRegistry, case_id: int) -> None:
-    """The row of a case just created: it has no decisions or steps yet, so one statement."""
-    session.execute(_statements(registry, True)[len(TABLES)], {"case_ids": [case_id]})
+    """The row of a case just created: it has no decisions or steps yet."""
+    table, columns, query = _statements(registry, True)[1][0]
+    _insert(session, table, columns, session.execute(query, {"case_id": case_id}).all())
+
+
+def _insert(session: Session, table, columns: Sequence[str], rows) -> None:
+    if rows:
+        session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def facts_differences(session: Session, registry: WorkflowRegistry) -> list[str]:
