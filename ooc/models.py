@@ -212,6 +212,7 @@ class CaseFacts(SQLModel, table=True):
     withdrawn_on: date | None = None
     ended_at: datetime | None = Field(default=None, index=True)  # closed or withdrawn
     referral_wd: int
+    decision_from_wd: int  # the bail date's, or else the referral date's
     assessed_wd: int | None = None
     countersigned_wd: int | None = None
     decided_wd: int | None = None

@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('withdrawn_on', sa.Date(), nullable=True),
     sa.Column('ended_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('referral_wd', sa.Integer(), nullable=False),
+    sa.Column('decision_from_wd', sa.Integer(), nullable=False),
     sa.Column('assessed_wd', sa.Integer(), nullable=True),
     sa.Column('countersigned_wd', sa.Integer(), nullable=True),
     sa.Column('decided_wd', sa.Integer(), nullable=True),

@@ -150,18 +150,19 @@ def case_facts_select(registry: WorkflowRegistry, scoped: bool) -> Select:
         .group_by(EVENTS.c.case_id).subquery("firsts"))
     last = EVENTS.alias("last_decision")
     assessed_on, decided_on = local_date(firsts.c.assessed_at), local_date(firsts.c.decided_at)
+    decision_from = func.coalesce(CASES.c.bail_date, CASES.c.referral_date)
     dates = {name: local_date(firsts.c[f"{name}_at"])
              for name in ("assessed", "countersigned", "decided", "signed_off")}
     return (select(
         CASES.c.id, CASES.c.referral_date, CASES.c.created_at,
         ethnicity_rollup(registry), age_band(), CASES.c.looked_after,
         add_wd(CASES.c.referral_date, 10),
-        add_wd(func.coalesce(CASES.c.bail_date, CASES.c.referral_date), 15),
+        add_wd(decision_from, 15),
         add_wd(assessed_on, 5), add_wd(decided_on, 5),
         *[column for name in ("assessed", "countersigned", "decided", "signed_off")
           for column in (firsts.c[f"{name}_at"], dates[name])],
         firsts.c.withdrawn_at, local_date(firsts.c.withdrawn_at), firsts.c.ended_at,
-        working_days_to(CASES.c.referral_date),
+        working_days_to(CASES.c.referral_date), working_days_to(decision_from),
         *[working_days_to(dates[name])
           for name in ("assessed", "countersigned", "decided", "signed_off")],
         last.c.at, formal(registry, last.c.data["outcome"].as_string()),
@@ -178,7 +179,8 @@ CASE_FACTS_COLUMNS = (
     "assessment_due_on", "decision_due_on", "countersignature_due_on", "sign_off_due_on",
     "assessed_at", "assessed_on", "countersigned_at", "countersigned_on", "decided_at",
     "decided_on", "signed_off_at", "signed_off_on", "withdrawn_at", "withdrawn_on", "ended_at",
-    "referral_wd", "assessed_wd", "countersigned_wd", "decided_wd", "signed_off_wd",
+    "referral_wd", "decision_from_wd", "assessed_wd", "countersigned_wd", "decided_wd",
+    "signed_off_wd",
     "last_decided_at", "last_formal", "informed_at", "informed_on", "consented_at",
     "took_part_at", "rj_reached_at", "rj_decided_at")
 

@@ -24,15 +24,17 @@ from ooc.figures.sql import id_list, parse_ids
 
 F = CASE_FACTS.c
 
-# (id, title, due date, first event, its local date, what must have happened for it to apply)
+# (id, title, due date, first event, its local date, what must have happened for it to apply,
+#  the due date's working-day count: its start's plus the working days allowed)
 MILESTONES = [
-    ("T1", "Assessment on time", F.assessment_due_on, F.assessed_at, F.assessed_on, None),
+    ("T1", "Assessment on time", F.assessment_due_on, F.assessed_at, F.assessed_on, None,
+     F.referral_wd + 10),
     ("T2", "Decision on time (presented on time)", F.decision_due_on, F.decided_at,
-     F.decided_on, None),
+     F.decided_on, None, F.decision_from_wd + 15),
     ("T3", "Countersignature on time", F.countersignature_due_on, F.countersigned_at,
-     F.countersigned_on, F.assessed_at),
+     F.countersigned_on, F.assessed_at, F.assessed_wd + 5),
     ("T4", "Sign-off on time", F.sign_off_due_on, F.signed_off_at, F.signed_off_on,
-     F.decided_at),
+     F.decided_at, F.decided_wd + 5),
 ]
 OVERDUE_LABELS = {"T1": "Assessment submitted", "T2": "Panel decision",
                   "T3": "Assessment countersigned", "T4": "Decision signed off"}
@@ -64,7 +66,7 @@ def milestone_measure(src: Sources, figure_id: str, due_on, done_at, done_on,
 
 def milestone_measures(src: Sources) -> list[Measure]:
     return [milestone_measure(src, figure_id, due_on, done_at, done_on, after)
-            for figure_id, _, due_on, done_at, done_on, after in MILESTONES]
+            for figure_id, _, due_on, done_at, done_on, after, _ in MILESTONES]
 
 
 def stage_statistics(src: Sources) -> list[Statistic]:
@@ -114,12 +116,12 @@ def open_at_as_of(src: Sources) -> ColumnElement[bool]:
 def overdue_now(src: Sources) -> Figure:
     """T6: milestones past their due date and not done at `as_of`, for open cases."""
     today = src.period.as_of_date
+    today_wd = src.session.execute(select(working_days_to(literal(today)))).scalar()
     parts = [select(F.case_id, literal(figure_id).label("milestone"), due_on.label("due_on"),
-                    (working_days_to(literal(today)) - working_days_to(due_on))
-                    .label("overdue_by"))
+                    (today_wd - due_wd).label("overdue_by"))
              .where(open_at_as_of(src), _applies(src, after), not_(src.by_as_of(done_at)),
                     due_on < today)
-             for figure_id, _, due_on, done_at, _, after in MILESTONES]
+             for figure_id, _, due_on, done_at, _, after, due_wd in MILESTONES]
     overdue = union_all(*parts).subquery("overdue")
     rows = src.session.execute(select(overdue).order_by(overdue.c.overdue_by.desc(),
                                                         overdue.c.case_id)).all()
@@ -134,8 +136,7 @@ def overdue_now(src: Sources) -> Figure:
 
 
 def timeliness(src: Sources, cohort: Cube) -> list[Figure]:
-    figures = [Figure(figure_id, title, cohort.count(figure_id))
-               for figure_id, title, *_ in MILESTONES]
+    figures = [Figure(rule[0], rule[1], cohort.count(rule[0])) for rule in MILESTONES]
     figures.append(Figure("T5", "Working days per stage", statistics=stage_statistics(src)))
     figures.append(overdue_now(src))
     return figures
