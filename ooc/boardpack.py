@@ -60,9 +60,12 @@ def build_pack(session: Session, *, registry: WorkflowRegistry, config: FiguresC
     changes = [{"id": f["id"], "title": f["title"], "before": f.get("previous_percentage"),
                 "now": f["percentage"], "change": f["change"]}
                for f in presented if f.get("change")]
+    plan = plan_for_board(session, since=period.start)
     return {
         "title": "Out-of-court disposals: board report",
-        "plan": plan_for_board(session, since=period.start),
+        "plan": plan,
+        "plan_changes": [{"objective": o["title"], "action": a["title"], **change}
+                         for o in plan for a in o["actions"] for change in a["changes"]],
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat(),
                    "as_of": period.as_of.isoformat()},
         "previous_period": {"from": previous.start.isoformat(), "to": previous.end.isoformat()},

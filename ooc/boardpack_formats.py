@@ -144,7 +144,9 @@ def write_pdf(pack: dict[str, Any]) -> bytes:
                 "" if f.get("change") is None else f"{f['change']:+d} points")])
     for section, table_rows in (("Trends by quarter (%)", _trend_rows(pack)),
                                 ("Overdue now", _overdue_rows(pack)),
-                                ("Improvement plan", _plan_rows(pack))):
+                                ("Improvement plan", _plan_rows(pack)),
+                                ("Improvement plan ratings that changed",
+                                 _plan_change_rows(pack))):
         if len(table_rows) < 2:
             continue
         pdf.add_page()
@@ -173,6 +175,12 @@ def _plan_rows(pack):
     return [["Objective", "Action", "Owner", "Original due", "Revised due", "RAG"]] + [
         [o["title"], a["title"], a["owner"], a["original_due"], a["revised_due"] or "",
          RAG_WORDS[a["rag"]]] for o in pack.get("plan", []) for a in o["actions"]]
+
+
+def _plan_change_rows(pack):
+    return [["Objective", "Action", "On", "From", "To", "Reason"]] + [
+        [c["objective"], c["action"], c["on"], RAG_WORDS.get(c["from"], "not rated"),
+         RAG_WORDS[c["to"]], c["reason"] or ""] for c in pack.get("plan_changes", [])]
 
 
 def write_pack(pack: dict[str, Any], fmt: str) -> bytes:

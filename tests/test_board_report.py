@@ -8,7 +8,7 @@ import io
 import json
 import shutil
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from ooc.cli import app
 from ooc.demo import load_demo
 from ooc.figures import FIGURE_IDS
+from ooc.plan import ActionFields, objective_named, save_action
 from tests.conftest import unavailable
 
 runner = CliRunner()
@@ -57,6 +58,23 @@ def test_the_json_pack_gives_every_figure_by_its_metrics_id(demo, tmp_path):
                 assert not (isinstance(cell[key], int) and 1 <= cell[key] <= 4), (figure["id"],
                                                                                   cell)
     assert len(pack["trends"]) == 4
+
+
+def test_the_pack_lists_the_plan_ratings_that_changed(demo, session, tmp_path):
+    objective = objective_named(session, "Present cases on time", "Recommendation 1",
+                                datetime(2026, 1, 5, tzinfo=UTC))
+    save_action(session, objective=objective, now=datetime(2026, 1, 5, tzinfo=UTC),
+                fields=ActionFields("Weekly panel slots", "Head of service", date(2026, 3, 31)))
+    session.commit()
+    result, out = report(tmp_path, "json")
+    assert result.exit_code == 0, result.output
+    changes = json.loads(out.read_text())["plan_changes"]
+    # Past its original due date, not complete, no revised date: red (METRICS.md).
+    assert [(c["objective"], c["action"], c["to"]) for c in changes][-1] == (
+        "Present cases on time", "Weekly panel slots", "red")
+    html = report(tmp_path, "html")[1].read_text()
+    assert "Improvement plan ratings that changed" in html
+    assert "Weekly panel slots (Present cases on time)" in html
 
 
 def test_csv_and_xlsx_hold_the_same_numbers_as_the_json(demo, tmp_path):
