@@ -47,7 +47,7 @@ def chain_hash(prev_hash: str, values: dict[str, Any]) -> str:
 
 
 def append_event(session: Session, *, prev_hash: str, **values: Any) -> dict[str, Any]:
-    """Insert one event chained to `prev_hash` and return its values (with `hash`).
+    """Insert one event chained to `prev_hash` and return its values (with `hash` and `id`).
 
     A Core insert in the session's transaction: events are never read back as objects in the
     same unit of work, so the ORM's bookkeeping would only cost time. A second event with the
@@ -57,7 +57,7 @@ def append_event(session: Session, *, prev_hash: str, **values: Any) -> dict[str
     for name in ("reason_code", "reason", "from_state"):
         values.setdefault(name, None)
     row = {**values, "prev_hash": prev_hash, "hash": chain_hash(prev_hash, values)}
-    session.connection().execute(_INSERT_EVENT, row)
+    row["id"] = session.connection().execute(_INSERT_EVENT, row).inserted_primary_key[0]
     return row
 
 

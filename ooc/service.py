@@ -31,7 +31,8 @@ from ooc.errors import (
     RoleNotAllowed,
     UnknownTrigger,
 )
-from ooc.figures.facts import add_new_case_facts, refresh_facts
+from ooc.figures.facts import add_new_case_facts
+from ooc.figures.upkeep import record_event
 from ooc.forms import clean_form, to_json
 from ooc.guards import GuardContext, evaluate, holds
 from ooc.machine import TrackState, WorkflowRegistry
@@ -294,7 +295,7 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
     except IntegrityError:
         # Another writer took this sequence number first.
         raise _conflict(case_id) from None
-    refresh_facts(session, registry, [case.id])
+    record_event(session, registry, case, event)
     return TransitionResult(case.id, trigger, transition.track, from_state, to_state, seq)
 
 

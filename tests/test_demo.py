@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from ooc.audit import case_events, export_events, replay, verify_trail
 from ooc.demo import load_demo
+from ooc.figures.facts import facts_differences
 from ooc.guards import age_on
 from ooc.models import Case, PanelMeeting, User
 from tests.support import empty_database
@@ -61,6 +62,8 @@ def test_demo_children_are_varied_and_synthetic(session, registry):
 def test_every_demo_case_is_rebuilt_exactly_by_replaying_its_events(session, registry):
     load(session, registry)
     assert verify_trail(session)[2] == []
+    # The figures' tables, written event by event, are what the whole trail gives.
+    assert facts_differences(session, registry) == []
     for case in session.exec(select(Case)).all():
         snap = replay(registry, case_events(session, case.id))
         assert snap.states == {"main": case.state, "victim": case.victim_state}, case.id

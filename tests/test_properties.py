@@ -21,7 +21,8 @@ Proven after every attempt:
   definition on the right track whose entry conditions hold, and adds exactly one audit event;
 * the case's events replayed (`replay(registry, case_events(...))`) give exactly its stored
   states, version, recorded data, case manager and audit head;
-* at the end of every sequence `verify_trail` finds no problem in the whole trail.
+* at the end of every sequence `verify_trail` finds no problem in the whole trail, and the
+  figures' tables, written event by event, are what the whole trail gives (`facts_differences`).
 
 Run with `--hypothesis-show-statistics` to see how deep the sequences went (which triggers
 fired, which refusals were seen, which states the cases ended in).
@@ -44,6 +45,7 @@ from ooc import service
 from ooc.audit import case_events, replay, verify_trail
 from ooc.definitions import Definition
 from ooc.errors import GuardsFailed, InvalidForm, OocError, RoleNotAllowed, UnknownTrigger
+from ooc.figures.facts import facts_differences
 from ooc.guards import GuardContext, evaluate
 from ooc.machine import WorkflowRegistry
 from ooc.models import TRACK_COLUMNS, Case, Deadline, User
@@ -410,6 +412,8 @@ def _play(engine: Engine, registry: WorkflowRegistry, data: st.DataObject) -> No
         assert len(case_events(session, case_id)) == case.version
         _, _, problems = verify_trail(session)
         assert problems == []
+        # What each event wrote to the figures' tables is what the whole trail gives.
+        assert facts_differences(session, registry) == []
 
 
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
