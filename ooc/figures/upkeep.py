@@ -134,7 +134,8 @@ def record_event(session: Session, registry: WorkflowRegistry, case: Case,
     if victim:
         _set(session, DECISION_FACTS, case.id, victim)
     trigger, at, data = event["trigger"], event["at"], event["data"]
-    if event["track"] == "main":
+    if event["track"] == "main" and event["from_state"] in _after_submission(
+            registry.get(case.workflow_name, case.workflow_version)):
         session.execute(_NEXT_MAIN_STEP, {"b_case_id": case.id, "b_trigger": trigger, "b_at": at})
     if trigger == "record_decision":
         session.execute(_NEXT_DECISION, {"b_case_id": case.id, "b_at": at})
@@ -144,6 +145,13 @@ def record_event(session: Session, registry: WorkflowRegistry, case: Case,
     step = _step(event)
     if step:
         session.execute(insert(STEP_FACTS), step)
+
+
+def _after_submission(definition) -> set[str]:
+    """The states a submission leads to: only a step from one of them can follow a submission
+    (a test that saves a statement on every other step)."""
+    return {route.state for t in definition.transitions if t.trigger == "submit_assessment"
+            for route in t.routes}
 
 
 # The submission waiting for the next main-track step; the case's decision waiting for the next
