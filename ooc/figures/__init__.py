@@ -14,7 +14,7 @@ from sqlmodel import Session
 from ooc.figures.children import children_figures, cohort_cube
 from ooc.figures.decisions import decision_cube, decision_figures
 from ooc.figures.model import BadPeriod, Count, Figure, Period, Row, Statistic
-from ooc.figures.outcomes import outcome_figures
+from ooc.figures.outcomes import outcome_figures, step_cube
 from ooc.figures.oversight import oversight_figures
 from ooc.figures.sources import Sources
 from ooc.figures.timeliness import timeliness
@@ -71,9 +71,9 @@ def compute_figures(session: Session, *, registry: WorkflowRegistry, period: Per
     adds the ids of the cases behind every count (for opening them)."""
     config = config or FiguresConfig()
     src = Sources(session, period, registry, with_cases)
-    cohort, decisions = cohort_cube(src), decision_cube(src)
+    cohort, decisions, steps = cohort_cube(src), decision_cube(src), step_cube(src)
     figures = [*timeliness(src, cohort), *decision_figures(src, decisions),
                *children_figures(cohort, config.population), *victim_figures(decisions),
-               *oversight_figures(src), *outcome_figures(src)]
+               *oversight_figures(src, steps), *outcome_figures(steps)]
     by_id = {f.id: f for f in figures}
     return {i: by_id[i] for i in FIGURE_IDS if i in by_id}

@@ -1,25 +1,32 @@
-"""Outcomes, O1 to O3: interventions that ended in the period (one pass over `step_facts`)."""
+"""Outcomes, O1 to O3: interventions that ended in the period; counted in one pass over the
+period's `step_facts` with the submissions of Q1 and Q2 (`ooc.figures.oversight`)."""
 
 from __future__ import annotations
 
 from sqlalchemy import and_, case, literal, true
 
 from ooc.figures.model import Count, Figure, Row
-from ooc.figures.sources import STEP_FACTS, Measure, Sources
+from ooc.figures.oversight import oversight_measures
+from ooc.figures.sources import STEP_FACTS, Cube, Measure, Sources
 
 S = STEP_FACTS.c
 
 
-def outcome_figures(src: Sources) -> list[Figure]:
-    breach = S.trigger == "breach"
+def step_cube(src: Sources) -> Cube:
+    ending = S.kind == "ending"
+    breach = and_(ending, S.trigger == "breach")
     # After a breach, the panel's next decision if it was made by `as_of`.
     next_decision = case((and_(breach, src.by_as_of(S.next_at)), S.next_outcome),
                          (breach, literal("not yet decided")), else_=literal(""))
-    ended = src.cube(STEP_FACTS, and_(S.kind == "ending", src.in_period(S.at)), [
-        Measure("O1", true(), S.completed),
+    return src.cube(STEP_FACTS, src.in_period(S.at), [
+        *oversight_measures(src),
+        Measure("O1", ending, S.completed),
         Measure("O2", breach, true()),
-        Measure("O3", S.trigger == "complete", S.feedback),
+        Measure("O3", and_(ending, S.trigger == "complete"), S.feedback),
     ], {"outcome": next_decision})
+
+
+def outcome_figures(ended: Cube) -> list[Figure]:
     rows = [Row(row.group, Count(row.count.numerator, None, row.count.numerator_cases))
             for row in ended.rows("O2", ("outcome",))]
     breaches = ended.count("O2")

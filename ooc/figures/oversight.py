@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, literal, select, true, union_all
 
 from ooc.figures.model import Figure
-from ooc.figures.sources import STEP_FACTS, Measure, Sources
+from ooc.figures.sources import STEP_FACTS, Cube, Measure, Sources
 from ooc.models import QualityAudit
 from ooc.quality import QUESTIONS, SUFFICIENT
 
@@ -13,15 +13,16 @@ S = STEP_FACTS.c
 PER_SUBMISSION = "Counts are submissions; a case may be submitted more than once."
 
 
-def oversight_figures(src: Sources) -> list[Figure]:
-    """Q1 and Q2: each submission of the period, and the main-track step that followed it by
-    `as_of`."""
-    followed_by = {trigger: and_(S.next_trigger == trigger, src.by_as_of(S.next_at))
-                   for trigger in ("countersign", "return_assessment")}
-    submissions = src.cube(STEP_FACTS, and_(S.kind == "submission", src.in_period(S.at)), [
-        Measure("Q1", true(), followed_by["countersign"]),
-        Measure("Q2", true(), followed_by["return_assessment"]),
-    ])
+def oversight_measures(src: Sources) -> list[Measure]:
+    """Q1 and Q2 (measures of the steps cube, `ooc.figures.outcomes`): each submission of the
+    period, and the main-track step that followed it by `as_of`."""
+    submission = S.kind == "submission"
+    return [Measure(figure_id, submission, and_(S.next_trigger == trigger,
+                                                src.by_as_of(S.next_at)))
+            for figure_id, trigger in (("Q1", "countersign"), ("Q2", "return_assessment"))]
+
+
+def oversight_figures(src: Sources, submissions: Cube) -> list[Figure]:
     return [
         Figure("Q1", "Assessments countersigned", submissions.count("Q1"), note=PER_SUBMISSION),
         Figure("Q2", "Returned for rework", submissions.count("Q2"), note=PER_SUBMISSION),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import (
     ColumnElement,
     and_,
+    case,
     func,
     literal,
     not_,
@@ -114,24 +115,29 @@ def open_at_as_of(src: Sources) -> ColumnElement[bool]:
 
 
 def overdue_now(src: Sources) -> Figure:
-    """T6: milestones past their due date and not done at `as_of`, for open cases."""
+    """T6: milestones past their due date and not done at `as_of`, for open cases (one pass
+    over the open cases, with each milestone's due date when it is overdue)."""
     today = src.period.as_of_date
     today_wd = src.session.execute(select(working_days_to(literal(today)))).scalar()
-    parts = [select(F.case_id, literal(figure_id).label("milestone"), due_on.label("due_on"),
-                    (today_wd - due_wd).label("overdue_by"))
-             .where(open_at_as_of(src), _applies(src, after), not_(src.by_as_of(done_at)),
-                    due_on < today)
-             for figure_id, _, due_on, done_at, _, after, due_wd in MILESTONES]
-    overdue = union_all(*parts).subquery("overdue")
-    rows = src.session.execute(select(overdue).order_by(overdue.c.overdue_by.desc(),
-                                                        overdue.c.case_id)).all()
+    late = {figure_id: and_(_applies(src, after), not_(src.by_as_of(done_at)), due_on < today)
+            for figure_id, _, due_on, done_at, _, after, _ in MILESTONES}
+    columns = [column for figure_id, _, due_on, _, _, _, due_wd in MILESTONES
+               for column in (case((late[figure_id], due_on)),
+                              case((late[figure_id], today_wd - due_wd)))]
+    overdue = []
+    for case_id, *dues in src.session.execute(
+            select(F.case_id, *columns).where(open_at_as_of(src), or_(*late.values()))):
+        for i, rule in enumerate(MILESTONES):
+            due_on, days = dues[2 * i], dues[2 * i + 1]
+            if due_on is not None:
+                overdue.append(Overdue(case_id, OVERDUE_LABELS[rule[0]], due_on, int(days)))
+    overdue.sort(key=lambda o: (-o.working_days_overdue, o.case_id))
     open_cases = src.session.execute(select(func.count()).where(open_at_as_of(src))).scalar()
-    open_ids = src.ids(select(F.case_id).where(open_at_as_of(src)))
-    late_ids = tuple(sorted({r.case_id for r in rows}))
+    late_ids = tuple(sorted({o.case_id for o in overdue}))
     figure = Figure("T6", "Overdue now", Count(len(late_ids), int(open_cases), late_ids,
-                                               open_ids))
-    figure.overdue = [Overdue(r.case_id, OVERDUE_LABELS[r.milestone], r.due_on,
-                              int(r.overdue_by)) for r in rows]
+                                               src.ids(select(F.case_id)
+                                                       .where(open_at_as_of(src)))))
+    figure.overdue = overdue
     return figure
 
 
