@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -189,9 +189,13 @@ class CaseFacts(SQLModel, table=True):
     each milestone's first event; `*_on` their local dates; `*_wd` working-day counts (T5)."""
 
     __tablename__ = "case_facts"
+    # Kept in referral-date order (SQLite: a table without rowids, clustered on its key), so
+    # that a period's cases are read in one sweep rather than row by row through an index.
+    __table_args__ = (PrimaryKeyConstraint("referral_date", "case_id"),
+                      {"sqlite_with_rowid": False})
 
-    case_id: int = Field(foreign_key="cases.id", primary_key=True)
-    referral_date: date = Field(index=True)
+    referral_date: date
+    case_id: int = Field(foreign_key="cases.id", unique=True)
     created_at: datetime
     ethnicity: str = Field(max_length=32)  # the rollup
     age_band: str = Field(max_length=8)
@@ -232,11 +236,13 @@ class DecisionFacts(SQLModel, table=True):
     details the decision figures are broken down by (`ooc.figures.facts`)."""
 
     __tablename__ = "decision_facts"
+    # In time order, as `case_facts` is in referral-date order.
+    __table_args__ = (PrimaryKeyConstraint("at", "event_id"), {"sqlite_with_rowid": False})
 
-    event_id: int = Field(foreign_key="audit_events.id", primary_key=True)
+    at: datetime
+    event_id: int = Field(foreign_key="audit_events.id", unique=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     seq: int
-    at: datetime = Field(index=True)
     next_at: datetime | None = None  # the case's next decision
     decided_on: date
     outcome: str = Field(max_length=64)
@@ -270,11 +276,13 @@ class StepFacts(SQLModel, table=True):
     an intervention and what it recorded or the panel then decided (O1 to O3)."""
 
     __tablename__ = "step_facts"
+    # In time order, as `case_facts` is in referral-date order.
+    __table_args__ = (PrimaryKeyConstraint("at", "event_id"), {"sqlite_with_rowid": False})
 
-    event_id: int = Field(foreign_key="audit_events.id", primary_key=True)
+    at: datetime
+    event_id: int = Field(foreign_key="audit_events.id", unique=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     kind: str = Field(max_length=16)  # "submission" or "ending"
-    at: datetime = Field(index=True)
     trigger: str = Field(max_length=64)
     next_trigger: str | None = Field(default=None, max_length=64)
     next_at: datetime | None = None

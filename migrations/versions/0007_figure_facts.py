@@ -1,4 +1,4 @@
-"""figure facts: case, decision and step tables kept with the audit trail
+"""figure facts: case, decision and step tables kept with the audit trail, in time order
 
 Revision ID: 0007
 Revises: 0006
@@ -17,8 +17,8 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('case_facts',
-    sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('referral_date', sa.Date(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('ethnicity', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('age_band', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
@@ -53,17 +53,18 @@ def upgrade() -> None:
     sa.Column('rj_reached_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('rj_decided_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
-    sa.PrimaryKeyConstraint('case_id')
+    sa.PrimaryKeyConstraint('referral_date', 'case_id'),
+    sa.UniqueConstraint('case_id'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('case_facts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_facts_ended_at'), ['ended_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_facts_referral_date'), ['referral_date'], unique=False)
 
     op.create_table('decision_facts',
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
-    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('next_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('decided_on', sa.Date(), nullable=False),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -92,17 +93,18 @@ def upgrade() -> None:
     sa.Column('rj_decided_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['event_id'], ['audit_events.id'], ),
-    sa.PrimaryKeyConstraint('event_id')
+    sa.PrimaryKeyConstraint('at', 'event_id'),
+    sa.UniqueConstraint('event_id'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('decision_facts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_decision_facts_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_decision_facts_case_id'), ['case_id'], unique=False)
 
     op.create_table('step_facts',
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('trigger', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('next_trigger', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('next_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -111,10 +113,11 @@ def upgrade() -> None:
     sa.Column('feedback', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['event_id'], ['audit_events.id'], ),
-    sa.PrimaryKeyConstraint('event_id')
+    sa.PrimaryKeyConstraint('at', 'event_id'),
+    sa.UniqueConstraint('event_id'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('step_facts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_step_facts_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_step_facts_case_id'), ['case_id'], unique=False)
 
     # Cases recorded before this version: their rows are worked out from their events.
@@ -133,16 +136,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('step_facts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_step_facts_case_id'))
-        batch_op.drop_index(batch_op.f('ix_step_facts_at'))
 
     op.drop_table('step_facts')
     with op.batch_alter_table('decision_facts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_decision_facts_case_id'))
-        batch_op.drop_index(batch_op.f('ix_decision_facts_at'))
 
     op.drop_table('decision_facts')
     with op.batch_alter_table('case_facts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_facts_referral_date'))
         batch_op.drop_index(batch_op.f('ix_case_facts_ended_at'))
 
     op.drop_table('case_facts')
