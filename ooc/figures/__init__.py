@@ -74,6 +74,6 @@ def compute_figures(session: Session, *, registry: WorkflowRegistry, period: Per
     cohort, decisions, steps = cohort_cube(src), decision_cube(src), step_cube(src)
     figures = [*timeliness(src, cohort), *decision_figures(src, decisions),
                *children_figures(cohort, config.population), *victim_figures(decisions),
-               *oversight_figures(src, steps), *outcome_figures(steps)]
+               *oversight_figures(src, steps), *outcome_figures(src, steps)]
     by_id = {f.id: f for f in figures}
     return {i: by_id[i] for i in FIGURE_IDS if i in by_id}

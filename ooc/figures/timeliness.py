@@ -6,6 +6,7 @@ period's cases); T5 is a histogram of working days per stage; T6 reads the open 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     and_,
     case,
@@ -16,7 +17,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union_all,
 )
 
 from ooc.figures.model import Count, Figure, Overdue, Statistic
@@ -70,22 +70,33 @@ def milestone_measures(src: Sources) -> list[Measure]:
             for figure_id, _, due_on, done_at, done_on, after, _ in MILESTONES]
 
 
+# T5 counts the cases with each combination of the four stages' days under one whole number
+# (each stage's days, offset so as never to be negative, one "digit" of this base; no days
+# recorded is digit 0), so that the database groups a sorted column of numbers in one pass.
+DIGIT = 2 ** 15
+OFFSET = DIGIT // 2
+
+
 def stage_statistics(src: Sources) -> list[Statistic]:
-    """T5: median and 90th percentile of working days per stage, from the database's count of
-    cases at each number of days."""
-    parts = []
+    """T5: median and 90th percentile of working days per stage; each stage's histogram is the
+    sum of the counts of the combinations holding each of its values."""
+    key: ColumnElement = literal(0, BigInteger)
     for i, (_, start, end_at, end) in enumerate(STAGES):
-        days = (end - start).label("days")
-        parts.append(select(literal(i).label("stage"), days, func.count().label("cases"),
-                            (id_list(F.case_id) if src.with_cases else null()).label("ids"))
-                     .where(src.cohort(), src.by_as_of(end_at)).group_by(days))
-    histogram = union_all(*parts).subquery("histogram")
-    by_stage: dict[int, list[tuple[int, int, str]]] = {i: [] for i in range(len(STAGES))}
-    for stage, days, cases, ids in src.session.execute(
-            select(histogram).order_by(histogram.c.stage, histogram.c.days)):
-        by_stage[stage].append((int(days), int(cases), ids))
-    return [_statistic(label, by_stage[i], src.with_cases)
-            for i, (label, *_) in enumerate(STAGES)]
+        digit = case((src.by_as_of(end_at), end - start + OFFSET), else_=0)
+        key = key + func.coalesce(digit, 0) * literal(DIGIT ** i, BigInteger)
+    ids = id_list(F.case_id) if src.with_cases else null()
+    histograms: list[dict[int, tuple[int, list[str]]]] = [{} for _ in STAGES]
+    for combination, cases, case_ids in src.session.execute(
+            select(key, func.count(), ids).where(src.cohort()).group_by(key)):
+        for histogram in histograms:
+            combination, digit = divmod(int(combination), DIGIT)
+            if digit:
+                count, texts = histogram.get(digit - OFFSET, (0, []))
+                histogram[digit - OFFSET] = (count + cases, [*texts, case_ids])
+    return [_statistic(label, [(days, n, ",".join(filter(None, texts)))
+                               for days, (n, texts) in sorted(histogram.items())],
+                       src.with_cases)
+            for (label, *_), histogram in zip(STAGES, histograms, strict=True)]
 
 
 def _statistic(label: str, histogram: list[tuple[int, int, str]], with_cases: bool) -> Statistic:
