@@ -183,7 +183,19 @@ class CalendarDay(SQLModel, table=True):
     working_days_to: int = Field(index=True)  # working days from 1 January 2000 to this day
 
 
-class CaseFacts(SQLModel, table=True):
+class VictimSteps(SQLModel):
+    """When the victim was first informed, consented to contact, took part in restorative
+    justice, reached the restorative justice step and had it decided (figures V2 to V4)."""
+
+    informed_at: datetime | None = None
+    informed_on: date | None = None
+    consented_at: datetime | None = None
+    took_part_at: datetime | None = None
+    rj_reached_at: datetime | None = None
+    rj_decided_at: datetime | None = None
+
+
+class CaseFacts(VictimSteps, table=True):
     """What the figures need of a case, worked out from its events by `ooc.figures.facts` in
     the transaction of each event, so that a figure is one pass over one table. Instants are
     each milestone's first event; `*_on` their local dates; `*_wd` working-day counts (T5)."""
@@ -223,15 +235,9 @@ class CaseFacts(SQLModel, table=True):
     signed_off_wd: int | None = None
     last_decided_at: datetime | None = None
     last_formal: bool | None = None
-    informed_at: datetime | None = None
-    informed_on: date | None = None
-    consented_at: datetime | None = None
-    took_part_at: datetime | None = None
-    rj_reached_at: datetime | None = None
-    rj_decided_at: datetime | None = None
 
 
-class DecisionFacts(SQLModel, table=True):
+class DecisionFacts(VictimSteps, table=True):
     """One panel decision (`record_decision` event), what held before it, and the case's
     details the decision figures are broken down by (`ooc.figures.facts`)."""
 
@@ -263,12 +269,6 @@ class DecisionFacts(SQLModel, table=True):
     looked_after: bool
     has_victim: bool
     victim_opted_out: bool
-    informed_at: datetime | None = None
-    informed_on: date | None = None
-    consented_at: datetime | None = None
-    took_part_at: datetime | None = None
-    rj_reached_at: datetime | None = None
-    rj_decided_at: datetime | None = None
 
 
 class StepFacts(SQLModel, table=True):
