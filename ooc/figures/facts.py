@@ -1,10 +1,11 @@
 """The figures' own tables (`case_facts`, `decision_facts`, `step_facts`), worked out from the
 audit events and the case records in SQL.
 
-`refresh_facts` rewrites the rows of the cases given (or of every case). The transition service
-calls it for the case it has just moved, in the same transaction as the event, so the tables are
-never behind the audit trail; `facts_differences` recomputes them and says where they differ
-(`ooc audit verify`), and `ooc audit refresh-facts` rewrites them all.
+This is the reference definition of their rows. `refresh_facts` rewrites the rows of the cases
+given (or of every case: `ooc audit refresh-facts`, the schema upgrade, a case moved to another
+workflow version); `facts_differences` recomputes them and says where the stored rows differ
+(`ooc audit verify`). Day to day, the transition service brings a case's rows up to date from
+each event itself (`ooc.figures.upkeep`), which is cheaper, and the tests check the two agree.
 
 Nothing here depends on a reporting period or an `as_of` instant: each milestone's *first* event
 is kept, and a figure asks whether it happened by `as_of`. That is what lets a figure be one pass
