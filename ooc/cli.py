@@ -575,11 +575,11 @@ def report_board(
         out = out or Path(f"board-{period.start}-{period.end}.{format_}")
         engine = _engine()
         typer.echo(f"Working out the figures for {period.start} to {period.end}...", err=True)
-        now = datetime.now(UTC)
+        now, registry = datetime.now(UTC), _registry()
         with Session(engine) as session:
-            refresh_ratings(session, registry=_registry(), config=config, now=now)
+            refresh_ratings(session, registry=registry, config=config, now=now)
             session.commit()
-            pack = build_pack(session, registry=_registry(), config=config, period=period,
+            pack = build_pack(session, registry=registry, config=config, period=period,
                               now=now)
         size = save_pack(pack, format_, out)
         typer.echo(f"Wrote {out} ({size:,} bytes, {len(pack['figures'])} figures).")

@@ -56,6 +56,13 @@ DECISION_FACTS = DecisionFacts.__table__
 STEP_FACTS = StepFacts.__table__
 TABLES = (STEP_FACTS, DECISION_FACTS, CASE_FACTS)  # in the order they are deleted
 
+# METRICS.md: the working days each milestone is allowed from its start.
+WORKING_DAYS = {"assessment": 10, "decision": 15, "countersignature": 5, "sign_off": 5,
+                "victim_informed": 5}
+# Each milestone's first event, by the name its columns begin with.
+MILESTONE_TRIGGERS = {"assessed": "submit_assessment", "countersigned": "countersign",
+                      "decided": "record_decision", "signed_off": "sign_off",
+                      "withdrawn": "withdraw"}
 FIRST_TIME_OUTCOMES = ("youth_caution", "youth_conditional_caution")
 RJ_STEP = ("record_victim_views", "offer_rj", "not_offer_rj")
 RJ_DECIDED = ("offer_rj", "not_offer_rj")
@@ -131,11 +138,8 @@ def case_facts_select(registry: WorkflowRegistry, scoped: bool) -> Select:
     trigger, data = EVENTS.c.trigger, EVENTS.c.data
     firsts = (select(
         EVENTS.c.case_id,
-        _first(trigger == "submit_assessment").label("assessed_at"),
-        _first(trigger == "countersign").label("countersigned_at"),
-        _first(trigger == "record_decision").label("decided_at"),
-        _first(trigger == "sign_off").label("signed_off_at"),
-        _first(trigger == "withdraw").label("withdrawn_at"),
+        *[_first(trigger == milestone_trigger).label(f"{name}_at")
+          for name, milestone_trigger in MILESTONE_TRIGGERS.items()],
         _first(and_(EVENTS.c.track == "main", EVENTS.c.to_state.in_(terminal))).label("ended_at"),
         func.max(case((trigger == "record_decision", EVENTS.c.seq))).label("last_decision"),
         _first(trigger == "inform_victim").label("informed_at"),
@@ -150,16 +154,16 @@ def case_facts_select(registry: WorkflowRegistry, scoped: bool) -> Select:
         .where(_of(EVENTS, scoped))
         .group_by(EVENTS.c.case_id).subquery("firsts"))
     last = EVENTS.alias("last_decision")
-    assessed_on, decided_on = local_date(firsts.c.assessed_at), local_date(firsts.c.decided_at)
     decision_from = func.coalesce(CASES.c.bail_date, CASES.c.referral_date)
     dates = {name: local_date(firsts.c[f"{name}_at"])
              for name in ("assessed", "countersigned", "decided", "signed_off")}
     return (select(
         CASES.c.id, CASES.c.referral_date, CASES.c.created_at,
         ethnicity_rollup(registry), age_band(), CASES.c.looked_after,
-        add_wd(CASES.c.referral_date, 10),
-        add_wd(decision_from, 15),
-        add_wd(assessed_on, 5), add_wd(decided_on, 5),
+        add_wd(CASES.c.referral_date, WORKING_DAYS["assessment"]),
+        add_wd(decision_from, WORKING_DAYS["decision"]),
+        add_wd(dates["assessed"], WORKING_DAYS["countersignature"]),
+        add_wd(dates["decided"], WORKING_DAYS["sign_off"]),
         *[column for name in ("assessed", "countersigned", "decided", "signed_off")
           for column in (firsts.c[f"{name}_at"], dates[name])],
         firsts.c.withdrawn_at, local_date(firsts.c.withdrawn_at), firsts.c.ended_at,
@@ -248,7 +252,7 @@ def decision_facts_select(registry: WorkflowRegistry, scoped: bool) -> Select:
             not_blank(data["victim_views_reason"].as_string())),
         and_(outcome.in_(FIRST_TIME_OUTCOMES), CASES.c.previous_formal_outcomes == 0,
              not_(_formal_given_before(registry, decision))),
-        add_wd(decided_on, 5),
+        add_wd(decided_on, WORKING_DAYS["victim_informed"]),
         facts.c.ethnicity, CASES.c.sex, facts.c.age_band, facts.c.looked_after,
         CASES.c.has_victim, CASES.c.victim_opted_out, facts.c.informed_at, facts.c.informed_on,
         facts.c.consented_at, facts.c.took_part_at, facts.c.rj_reached_at,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     true,
 )
 
+from ooc.figures.facts import WORKING_DAYS
 from ooc.figures.model import Count, Figure, Overdue, Statistic
 from ooc.figures.sources import CASE_FACTS, Cube, Measure, Sources, working_days_to
 from ooc.figures.sql import id_list, parse_ids
@@ -29,13 +30,13 @@ F = CASE_FACTS.c
 #  the due date's working-day count: its start's plus the working days allowed)
 MILESTONES = [
     ("T1", "Assessment on time", F.assessment_due_on, F.assessed_at, F.assessed_on, None,
-     F.referral_wd + 10),
+     F.referral_wd + WORKING_DAYS["assessment"]),
     ("T2", "Decision on time (presented on time)", F.decision_due_on, F.decided_at,
-     F.decided_on, None, F.decision_from_wd + 15),
+     F.decided_on, None, F.decision_from_wd + WORKING_DAYS["decision"]),
     ("T3", "Countersignature on time", F.countersignature_due_on, F.countersigned_at,
-     F.countersigned_on, F.assessed_at, F.assessed_wd + 5),
+     F.countersigned_on, F.assessed_at, F.assessed_wd + WORKING_DAYS["countersignature"]),
     ("T4", "Sign-off on time", F.sign_off_due_on, F.signed_off_at, F.signed_off_on,
-     F.decided_at, F.decided_wd + 5),
+     F.decided_at, F.decided_wd + WORKING_DAYS["sign_off"]),
 ]
 OVERDUE_LABELS = {"T1": "Assessment submitted", "T2": "Panel decision",
                   "T3": "Assessment countersigned", "T4": "Decision signed off"}

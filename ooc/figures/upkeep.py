@@ -16,18 +16,22 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from ooc.calendar import calendar_rows, local_date
+from ooc.definitions import Definition
 from ooc.figures.facts import (
     CASE_FACTS,
     DECISION_FACTS,
     EVENTS,
     FIRST_TIME_OUTCOMES,
+    MILESTONE_TRIGGERS,
     RJ_DECIDED,
     RJ_STEP,
     STEP_FACTS,
+    WORKING_DAYS,
 )
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting
 
+MILESTONE_NAMES = {trigger: name for name, trigger in MILESTONE_TRIGGERS.items()}
 VICTIM_COLUMNS = ("informed_at", "informed_on", "consented_at", "took_part_at", "rj_reached_at",
                   "rj_decided_at")
 
@@ -58,31 +62,29 @@ def not_blank(value: Any) -> bool:
 
 
 def _first_of(at: datetime, name: str) -> dict[str, Any]:
-    """A milestone's instant, local date and working-day count."""
+    """A milestone's instant, local date and (where the table keeps it) working-day count."""
     on = local_date(at)
-    return {f"{name}_at": at, f"{name}_on": on, f"{name}_wd": working_days_to(on)}
+    columns = {f"{name}_at": at, f"{name}_on": on}
+    if f"{name}_wd" in CASE_FACTS.c:
+        columns[f"{name}_wd"] = working_days_to(on)
+    return columns
 
 
-def _case_changes(registry: WorkflowRegistry, case: Case, event: dict[str, Any]) -> tuple[
+def _case_changes(definition: Definition, event: dict[str, Any]) -> tuple[
         dict[str, Any], dict[str, Any]]:
     """(columns set only if still empty, columns always set) of the case's row."""
     trigger, at, data = event["trigger"], event["at"], event["data"]
     first: dict[str, Any] = {}
     always: dict[str, Any] = {}
+    if trigger in MILESTONE_NAMES:
+        first |= _first_of(at, MILESTONE_NAMES[trigger])
     if trigger == "submit_assessment":
-        first |= _first_of(at, "assessed")
-        first["countersignature_due_on"] = add_wd(first["assessed_on"], 5)
-    elif trigger == "countersign":
-        first |= _first_of(at, "countersigned")
+        first["countersignature_due_on"] = add_wd(first["assessed_on"],
+                                                  WORKING_DAYS["countersignature"])
     elif trigger == "record_decision":
-        first |= _first_of(at, "decided")
-        first["sign_off_due_on"] = add_wd(first["decided_on"], 5)
+        first["sign_off_due_on"] = add_wd(first["decided_on"], WORKING_DAYS["sign_off"])
         always = {"last_decided_at": at,
-                  "last_formal": _is_formal(registry, case, data.get("outcome"))}
-    elif trigger == "sign_off":
-        first |= _first_of(at, "signed_off")
-    elif trigger == "withdraw":
-        first |= {"withdrawn_at": at, "withdrawn_on": local_date(at)}
+                  "last_formal": _is_formal(definition, data.get("outcome"))}
     elif trigger == "inform_victim":
         first |= {"informed_at": at, "informed_on": local_date(at)}
     elif trigger == "contact_victim" and data.get("consents_to_contact") is True:
@@ -90,7 +92,6 @@ def _case_changes(registry: WorkflowRegistry, case: Case, event: dict[str, Any])
     elif trigger == "start_rj":
         first["took_part_at"] = at
     main = event["track"] == "main"
-    definition = registry.get(case.workflow_name, case.workflow_version)
     if main and definition.states[event["to_state"]].terminal:
         first["ended_at"] = at
     if trigger in RJ_STEP or (main and event["to_state"] == "closed"):
@@ -100,8 +101,7 @@ def _case_changes(registry: WorkflowRegistry, case: Case, event: dict[str, Any])
     return first, always
 
 
-def _is_formal(registry: WorkflowRegistry, case: Case, outcome: str | None) -> bool:
-    definition = registry.get(case.workflow_name, case.workflow_version)
+def _is_formal(definition: Definition, outcome: str | None) -> bool:
     return outcome in {o.code for o in definition.outcomes.values() if o.formal}
 
 
@@ -127,27 +127,27 @@ def _set(session: Session, table, case_id: int, first: dict[str, Any],
 def record_event(session: Session, registry: WorkflowRegistry, case: Case,
                  event: dict[str, Any]) -> None:
     """Bring the case's rows in the figures' tables up to date with `event`, just written."""
-    first, always = _case_changes(registry, case, event)
+    definition = registry.get(case.workflow_name, case.workflow_version)
+    first, always = _case_changes(definition, event)
     if first or always:
         _set(session, CASE_FACTS, case.id, first, always)
     victim = {k: v for k, v in first.items() if k in VICTIM_COLUMNS}
     if victim:
         _set(session, DECISION_FACTS, case.id, victim)
     trigger, at, data = event["trigger"], event["at"], event["data"]
-    if event["track"] == "main" and event["from_state"] in _after_submission(
-            registry.get(case.workflow_name, case.workflow_version)):
+    if event["track"] == "main" and event["from_state"] in _after_submission(definition):
         session.execute(_NEXT_MAIN_STEP, {"b_case_id": case.id, "b_trigger": trigger, "b_at": at})
     if trigger == "record_decision":
         session.execute(_NEXT_DECISION, {"b_case_id": case.id, "b_at": at})
         session.execute(_AFTER_BREACH, {"b_case_id": case.id, "b_at": at,
                                         "b_outcome": data.get("outcome")})
-        _add_decision(session, registry, case, event)
+        _add_decision(session, registry, definition, case, event)
     step = _step(event)
     if step:
         session.execute(insert(STEP_FACTS), step)
 
 
-def _after_submission(definition) -> set[str]:
+def _after_submission(definition: Definition) -> set[str]:
     """The states a submission leads to: only a step from one of them can follow a submission
     (a test that saves a statement on every other step)."""
     return {route.state for t in definition.transitions if t.trigger == "submit_assessment"
@@ -190,10 +190,9 @@ def _step(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _add_decision(session: Session, registry: WorkflowRegistry, case: Case,
-                  event: dict[str, Any]) -> None:
+def _add_decision(session: Session, registry: WorkflowRegistry, definition: Definition,
+                  case: Case, event: dict[str, Any]) -> None:
     data, outcome = event["data"], event["data"].get("outcome")
-    definition = registry.get(case.workflow_name, case.workflow_version)
     facts = session.execute(select(CASE_FACTS).where(CASE_FACTS.c.case_id == case.id)).one()
     earlier = session.execute(
         select(EVENTS.c.trigger, EVENTS.c.data)
@@ -211,7 +210,7 @@ def _add_decision(session: Session, registry: WorkflowRegistry, case: Case,
         "next_at": None, "decided_on": decided_on, "outcome": outcome,
         "meeting_id": int(meeting_id) if meeting_id is not None else None,
         "indicated": outcome in definition.gravity.get(case.gravity_score, ()),
-        "formal": _is_formal(registry, case, outcome),
+        "formal": _is_formal(definition, outcome),
         "rationale": not_blank(data.get("deviation_rationale")),
         "countersigned_before": any(t == "countersign" for t, _ in earlier),
         "quorate": quorate,
@@ -223,7 +222,7 @@ def _add_decision(session: Session, registry: WorkflowRegistry, case: Case,
         or not_blank(data.get("victim_views_reason")),
         "first_time": (outcome in FIRST_TIME_OUTCOMES and case.previous_formal_outcomes == 0
                        and not _formal_given_before(registry, earlier)),
-        "inform_due_on": add_wd(decided_on, 5),
+        "inform_due_on": add_wd(decided_on, WORKING_DAYS["victim_informed"]),
         "ethnicity": facts.ethnicity, "sex": case.sex, "age_band": facts.age_band,
         "looked_after": facts.looked_after, "has_victim": case.has_victim,
         "victim_opted_out": case.victim_opted_out,
