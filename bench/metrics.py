@@ -171,7 +171,8 @@ def measure(url: str, registry: WorkflowRegistry, rounds: int) -> tuple[float, f
     period = Period.of(TODAY - timedelta(days=364), TODAY)
     scans, figures = [], []
     with Session(engine) as session:
-        compute_figures(session, registry=registry, period=period, config=config)  # warm
+        compute_figures(session, registry=registry, period=period, config=config,
+                        side_by_side=True)  # warm
         session.execute(text(SCAN)).all()
         for n in range(rounds):
             order = ("scan", "figures") if n % 2 == 0 else ("figures", "scan")
@@ -182,7 +183,7 @@ def measure(url: str, registry: WorkflowRegistry, rounds: int) -> tuple[float, f
                     scans.append(time.perf_counter() - started)
                 else:
                     found = compute_figures(session, registry=registry, period=period,
-                                            config=config)
+                                            config=config, side_by_side=True)
                     figures.append(time.perf_counter() - started)
             log(f"  round {n + 1}/{rounds}: plain scan {scans[-1]:.2f} s, every figure "
                 f"{figures[-1]:.2f} s (T1 {found['T1'].value.numerator:,} of "

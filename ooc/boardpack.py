@@ -38,21 +38,23 @@ def build_pack(session: Session, *, registry: WorkflowRegistry, config: FiguresC
                period: Period, now: datetime, raw: bool = False,
                previous: Period | None = None) -> dict[str, Any]:
     """The pack's content. `previous`: the period to compare with (by default the one of the same
-    length just before), for what changed since the last board."""
+    length just before), for what changed since the last board. The figures are read from
+    committed data (side by side, on connections of their own)."""
     figures = compute_figures(session, registry=registry, period=period, config=config,
-                              with_cases=raw)
+                              with_cases=raw, side_by_side=True)
     if previous is None:
         length = period.end - period.start
         previous_end = period.start - timedelta(days=1)
         previous = Period.of(max(previous_end - length, date(2000, 1, 1)), previous_end)
-    before = compute_figures(session, registry=registry, period=previous, config=config)
+    before = compute_figures(session, registry=registry, period=previous, config=config,
+                             side_by_side=True)
     presented = [present_figure(f, config, raw=raw, previous=before.get(f.id))
                  for f in figures.values()]
     trends = []
     for first, last in trend_quarters(period):
         as_of = min(period.as_of, local_midnight(last + timedelta(days=1)))
         quarter = compute_figures(session, registry=registry, config=config,
-                                  period=Period.of(first, last, as_of))
+                                  period=Period.of(first, last, as_of), side_by_side=True)
         trends.append({"quarter": quarter_label(first), "from": first.isoformat(),
                        "to": last.isoformat(),
                        "figures": {f.id: present_figure(f, config, raw=raw)["percentage"]

@@ -203,7 +203,9 @@ class CaseFacts(VictimSteps, table=True):
     __tablename__ = "case_facts"
     # Kept in referral-date order (SQLite: a table without rowids, clustered on its key), so
     # that a period's cases are read in one sweep rather than row by row through an index.
+    # The open cases at an instant (T6) are found, and counted, from this index alone.
     __table_args__ = (PrimaryKeyConstraint("referral_date", "case_id"),
+                      Index("ix_case_facts_open", "ended_at", "created_at"),
                       {"sqlite_with_rowid": False})
 
     referral_date: date
@@ -226,7 +228,7 @@ class CaseFacts(VictimSteps, table=True):
     signed_off_on: date | None = None
     withdrawn_at: datetime | None = None
     withdrawn_on: date | None = None
-    ended_at: datetime | None = Field(default=None, index=True)  # closed or withdrawn
+    ended_at: datetime | None = None  # closed or withdrawn
     referral_wd: int
     decision_from_wd: int  # the bail date's, or else the referral date's
     assessed_wd: int | None = None

@@ -68,7 +68,7 @@ def refresh_ratings(session: Session, *, registry: WorkflowRegistry, config: Fig
     if any(a.figure_id for a in actions):
         first, last = latest_quarter(today)
         figures = compute_figures(session, registry=registry, config=config,
-                                  period=Period.of(first, last))
+                                  period=Period.of(first, last), side_by_side=True)
         percentages = {i: f.value.percentage if f.value else None for i, f in figures.items()}
     rated_before = set(session.exec(select(PlanRagChange.action_id).distinct()))
     changes = []

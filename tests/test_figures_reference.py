@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from datetime import UTC, date, datetime, time
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from ooc import service
@@ -148,7 +150,23 @@ def demo(request, registry):
         meetings = [m.model_dump() for m in session.exec(select(PanelMeeting))]
     results: dict[str, tuple[dict, dict]] = {}
 
-    def figures(name: str) -> tuple[dict, dict]:
+    def figures(name: str, side_by_side: bool = False):
+        """The SQL figures and the reference's; or, `side_by_side`, the SQL figures worked
+        out on several connections at once."""
+        if side_by_side:
+            connections = set()
+
+            def seen(connection, *_):
+                connections.add(id(connection.connection.dbapi_connection))
+
+            event.listen(engine, "before_cursor_execute", seen)
+            try:
+                with Session(engine) as session:
+                    found = compute_figures(session, registry=registry, period=PERIODS[name],
+                                            with_cases=True, side_by_side=True)
+            finally:
+                event.remove(engine, "before_cursor_execute", seen)
+            return found, len(connections)
         if name not in results:
             period = PERIODS[name]
             with Session(engine) as session:
@@ -158,6 +176,13 @@ def demo(request, registry):
 
     yield figures
     empty_database(engine)
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_the_queries_run_side_by_side_give_the_same_figures(demo, period):
+    found, connections = demo(period, side_by_side=True)
+    assert connections > 1 or os.cpu_count() == 1
+    assert found == demo(period)[0]
 
 
 def _count(count) -> dict:

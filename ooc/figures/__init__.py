@@ -5,19 +5,22 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
 from ooc.figures.children import children_figures, cohort_cube
-from ooc.figures.decisions import decision_cube, decision_figures
+from ooc.figures.decisions import decision_cube, decision_figures, meeting_attendance
 from ooc.figures.model import BadPeriod, Count, Figure, Period, Row, Statistic
-from ooc.figures.outcomes import outcome_figures, step_cube
-from ooc.figures.oversight import oversight_figures
+from ooc.figures.outcomes import outcome_figures, reconsidered, step_cube
+from ooc.figures.oversight import oversight_figures, quality_audit
 from ooc.figures.sources import Sources
-from ooc.figures.timeliness import timeliness
+from ooc.figures.timeliness import overdue_now, stage_statistics, timeliness
 from ooc.figures.victims import victim_figures
 from ooc.machine import WorkflowRegistry
 
@@ -64,16 +67,50 @@ class FiguresConfig:
                    targets={k: Target(**v) for k, v in raw.get("targets", {}).items()})
 
 
+# The queries behind the figures (each a pass over one table, or a small read), longest first
+# so that, run side by side, the last to start are the short ones.
+QUERIES = {"cohort": cohort_cube, "overdue": overdue_now, "decisions": decision_cube,
+           "stages": stage_statistics, "steps": step_cube, "reconsidered": reconsidered,
+           "attendance": meeting_attendance, "audits": quality_audit}
+
+
 def compute_figures(session: Session, *, registry: WorkflowRegistry, period: Period,
-                    config: FiguresConfig | None = None,
-                    with_cases: bool = False) -> dict[str, Figure]:
+                    config: FiguresConfig | None = None, with_cases: bool = False,
+                    side_by_side: bool = False) -> dict[str, Figure]:
     """Every figure of METRICS.md for `period`, by id, in METRICS.md's order; `with_cases`
-    adds the ids of the cases behind every count (for opening them)."""
+    adds the ids of the cases behind every count (for opening them).
+
+    `side_by_side` runs the queries on as many connections as there are processors, for a
+    caller reading committed data (the board, the pack): the other connections do not see what
+    `session` has not committed. Each query is bounded by `as_of`, so one that starts a moment
+    later reads the same figures."""
     config = config or FiguresConfig()
     src = Sources(session, period, registry, with_cases)
-    cohort, decisions, steps = cohort_cube(src), decision_cube(src), step_cube(src)
-    figures = [*timeliness(src, cohort), *decision_figures(src, decisions),
-               *children_figures(cohort, config.population), *victim_figures(decisions),
-               *oversight_figures(src, steps), *outcome_figures(src, steps)]
+    found = _run_side_by_side(src) if side_by_side and _can_share(session) else \
+        {name: query(src) for name, query in QUERIES.items()}
+    figures = [*timeliness(found["cohort"], found["stages"], found["overdue"]),
+               *decision_figures(found["decisions"], found["attendance"]),
+               *children_figures(found["cohort"], config.population),
+               *victim_figures(found["decisions"]),
+               *oversight_figures(found["steps"], found["audits"]),
+               *outcome_figures(found["steps"], found["reconsidered"])]
     by_id = {f.id: f for f in figures}
     return {i: by_id[i] for i in FIGURE_IDS if i in by_id}
+
+
+def _can_share(session: Session) -> bool:
+    """More connections to the same database can be opened (not an in-memory SQLite one)."""
+    url = session.get_bind().url
+    return os.cpu_count() and os.cpu_count() > 1 and url.database not in (None, "", ":memory:")
+
+
+def _run_side_by_side(src: Sources) -> dict[str, Any]:
+    engine = src.session.get_bind()
+
+    def run(query):
+        with Session(engine) as session:
+            return query(replace(src, session=session))
+
+    with ThreadPoolExecutor(min(os.cpu_count() or 1, len(QUERIES))) as pool:
+        futures = {name: pool.submit(run, query) for name, query in QUERIES.items()}
+        return {name: future.result() for name, future in futures.items()}

@@ -75,7 +75,7 @@ def meeting_attendance(src: Sources) -> Figure:
     return figure
 
 
-def decision_figures(src: Sources, decisions: Cube) -> list[Figure]:
+def decision_figures(decisions: Cube, attendance: Figure) -> list[Figure]:
     d2 = Figure("D2", "Consistent with the gravity score", decisions.count("D2"))
     for name in BREAKDOWNS:
         d2.breakdowns[name] = decisions.rows("D2", (name,))
@@ -85,7 +85,7 @@ def decision_figures(src: Sources, decisions: Cube) -> list[Figure]:
         Figure("D3", "Deviations with a rationale", decisions.count("D3")),
         Figure("D4", "Based on a countersigned assessment", decisions.count("D4")),
         Figure("D5", "Agreed by a quorate multi-agency panel", decisions.count("D5")),
-        meeting_attendance(src),
+        attendance,
         Figure("D7", "Child's views recorded", decisions.count("D7")),
         Figure("D8", "Parent's or carer's views recorded", decisions.count("D8")),
         Figure("C4", "First-time entrants", decisions.count("C4")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from ooc.calendar import CALENDAR_FIRST, CALENDAR_LAST, LONDON
 from ooc.errors import OocError
@@ -96,9 +97,9 @@ class Statistic:
     case_ids: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class Overdue:
-    """A milestone past its due date and not done at `as_of` (figure T6)."""
+class Overdue(NamedTuple):
+    """A milestone past its due date and not done at `as_of` (figure T6; a named tuple, as
+    there can be a great many)."""
 
     case_id: int
     milestone: str

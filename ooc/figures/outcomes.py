@@ -33,11 +33,11 @@ def reconsidered(src: Sources) -> list[Row]:
             for row in breaches.rows("O2", ("outcome",))]
 
 
-def outcome_figures(src: Sources, ended: Cube) -> list[Figure]:
+def outcome_figures(ended: Cube, reconsidered: list[Row]) -> list[Figure]:
     breaches = ended.count("O2")
     o2 = Figure("O2", "Breaches reconsidered",
                 Count(breaches.numerator, None, breaches.numerator_cases,
                       breaches.numerator_cases))
-    o2.breakdowns["panel decision"] = reconsidered(src)
+    o2.breakdowns["panel decision"] = reconsidered
     return [Figure("O1", "Interventions completed (YJB KPI 6)", ended.count("O1")), o2,
             Figure("O3", "Exit feedback", ended.count("O3"))]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 
 from ooc.figures.facts import WORKING_DAYS
@@ -120,10 +121,16 @@ def _statistic(label: str, histogram: list[tuple[int, int, str]], with_cases: bo
     return Statistic(label, n, median, ranked((9 * n + 9) // 10), ids)
 
 
-def open_at_as_of(src: Sources) -> ColumnElement[bool]:
-    """Cases entered by `as_of` and neither closed nor withdrawn by then."""
-    return and_(F.created_at <= src.period.as_of,
-                or_(F.ended_at.is_(None), F.ended_at > src.period.as_of))
+def open_at_as_of(src: Sources) -> list[ColumnElement[bool]]:
+    """Cases entered by `as_of` and neither closed nor withdrawn by then, as two conditions that
+    share no case: each is one range of the index `ix_case_facts_open`, where the two OR-ed
+    would have SQLite gather the cases of both and set aside those found twice."""
+    entered = F.created_at <= src.period.as_of
+    return [and_(F.ended_at.is_(None), entered), and_(F.ended_at > src.period.as_of, entered)]
+
+
+def _most_overdue_first(overdue: Overdue) -> tuple[int, int]:
+    return -overdue.working_days_overdue, overdue.case_id
 
 
 def overdue_now(src: Sources) -> Figure:
@@ -136,25 +143,28 @@ def overdue_now(src: Sources) -> Figure:
     columns = [column for figure_id, _, due_on, _, _, _, due_wd in MILESTONES
                for column in (case((late[figure_id], due_on)),
                               case((late[figure_id], today_wd - due_wd)))]
-    overdue = []
-    for case_id, *dues in src.session.execute(
-            select(F.case_id, *columns).where(open_at_as_of(src), or_(*late.values()))):
+    late_ids, overdue = [], []
+    for case_id, *dues in src.session.execute(union_all(*[
+            select(F.case_id, *columns).where(open_cases, or_(*late.values()))
+            for open_cases in open_at_as_of(src)])):
+        late_ids.append(case_id)
         for i, rule in enumerate(MILESTONES):
             due_on, days = dues[2 * i], dues[2 * i + 1]
             if due_on is not None:
                 overdue.append(Overdue(case_id, OVERDUE_LABELS[rule[0]], due_on, int(days)))
-    overdue.sort(key=lambda o: (-o.working_days_overdue, o.case_id))
-    open_cases = src.session.execute(select(func.count()).where(open_at_as_of(src))).scalar()
-    late_ids = tuple(sorted({o.case_id for o in overdue}))
-    figure = Figure("T6", "Overdue now", Count(len(late_ids), int(open_cases), late_ids,
-                                               src.ids(select(F.case_id)
-                                                       .where(open_at_as_of(src)))))
+    overdue.sort(key=_most_overdue_first)
+    open_count = sum(src.session.execute(select(func.count()).where(open_cases)).scalar()
+                     for open_cases in open_at_as_of(src))
+    open_ids = src.ids(union_all(*[select(F.case_id).where(open_cases)
+                                   for open_cases in open_at_as_of(src)]))
+    count = Count(len(late_ids), open_count, tuple(sorted(late_ids)), open_ids)
+    figure = Figure("T6", "Overdue now", count)
     figure.overdue = overdue
     return figure
 
 
-def timeliness(src: Sources, cohort: Cube) -> list[Figure]:
+def timeliness(cohort: Cube, stages: list[Statistic], overdue: Figure) -> list[Figure]:
     figures = [Figure(rule[0], rule[1], cohort.count(rule[0])) for rule in MILESTONES]
-    figures.append(Figure("T5", "Working days per stage", statistics=stage_statistics(src)))
-    figures.append(overdue_now(src))
+    figures.append(Figure("T5", "Working days per stage", statistics=stages))
+    figures.append(overdue)
     return figures

@@ -114,7 +114,7 @@ def figure_cases(request: Request, figure_id: str, session: SessionDep, services
     config = FiguresConfig.load(services.settings.workflows_dir)
     found = compute_figures(session, registry=services.registry,
                             period=Period.of(choice.start, choice.end), config=config,
-                            with_cases=True)
+                            with_cases=True, side_by_side=True)
     figure = found.get(figure_id)
     if figure is None:
         raise NotFound(f"There is no figure '{figure_id[:10]}'. Figures are named as in the "
