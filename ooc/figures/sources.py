@@ -13,7 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, FromClause, and_, case, func, literal, null, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    FromClause,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
 from sqlmodel import Session
 
 from ooc.figures.facts import CASE_FACTS, DECISION_FACTS, STEP_FACTS, working_days_to
@@ -126,18 +137,20 @@ class Sources:
 
     def _cells(self, table: FromClause, where: ColumnElement[bool], measures: Sequence[Measure],
                dims: Mapping[str, ColumnElement]) -> list[tuple[dict[str, str], dict[str, Count]]]:
+        """Each measure is one sum: 1 for a row counted, HIT + 1 for a row also a hit, so that
+        its condition is worked out once a row and the two counts come apart again here."""
         case_id = table.c.case_id
         columns: list[ColumnElement] = [column.label(name) for name, column in dims.items()]
         for m in measures:
-            hit = and_(m.counted, m.hit)
-            columns += [func.sum(case((m.counted, 1), else_=0)),
-                        func.sum(case((hit, 1), else_=0))]
+            columns.append(func.sum(case((m.counted, case((m.hit, literal(HIT + 1, BigInteger)),
+                                                          else_=1)), else_=0)))
             if self.with_cases:
-                columns += [id_list(case((m.counted, case_id))), id_list(case((hit, case_id)))]
+                columns += [id_list(case((m.counted, case_id))),
+                            id_list(case((and_(m.counted, m.hit), case_id)))]
         query = select(*columns).where(where)
         if dims:
             query = query.group_by(*dims.values())
-        width = 4 if self.with_cases else 2
+        width = 3 if self.with_cases else 1
         cells = []
         for row in self.session.execute(query):
             values = tuple(row)
@@ -145,8 +158,8 @@ class Sources:
             counts = {}
             for i, m in enumerate(measures):
                 part = values[len(dims) + i * width:len(dims) + (i + 1) * width]
-                counted, hits = int(part[0] or 0), int(part[1] or 0)
-                ids = (parse_ids(part[3]), parse_ids(part[2])) if self.with_cases else ((), ())
+                hits, counted = divmod(int(part[0] or 0), HIT)
+                ids = (parse_ids(part[2]), parse_ids(part[1])) if self.with_cases else ((), ())
                 counts[m.name] = Count(hits, counted, *ids)
             cells.append((group, counts))
         return cells
@@ -171,6 +184,8 @@ class Sources:
         return tuple(sorted(self.session.execute(query).scalars()))
 
 
+# A measure's hits are counted in multiples of this, above its rows counted (fewer, always).
+HIT = 2 ** 32
 AGE_BANDS = ["10-12", "13-14", "15-17", "other"]
 LOOKED_AFTER = ["looked after", "not looked after"]
 
