@@ -126,8 +126,8 @@ class Sources:
         if dims and all(known.values()):
             key, stride = literal(0), 1
             for name, column in dims.items():
-                key = key + case(*[(column == value, i * stride)
-                                   for i, value in enumerate(known[name])], else_=null())
+                key = key + case({value: i * stride for i, value in enumerate(known[name])},
+                                 value=column, else_=null())
                 stride *= len(known[name])
             cells = self._cells(table, where, measures, {"key": key})
             if all(group["key"] != "None" for group, _ in cells):

@@ -5,6 +5,8 @@ period's cases); T5 is a histogram of working days per stage; T6 reads the open 
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -87,18 +89,21 @@ def stage_statistics(src: Sources) -> list[Statistic]:
         digit = case((src.by_as_of(end_at), end - start + OFFSET), else_=0)
         key = key + func.coalesce(digit, 0) * literal(DIGIT ** i, BigInteger)
     ids = id_list(F.case_id) if src.with_cases else null()
-    histograms: list[dict[int, tuple[int, list[str]]]] = [{} for _ in STAGES]
+    # per stage, the cases with each number of days, and the texts of their ids
+    histograms: list[dict[int, int]] = [defaultdict(int) for _ in STAGES]
+    id_texts: list[dict[int, list[str]]] = [defaultdict(list) for _ in STAGES]
     for combination, cases, case_ids in src.session.execute(
             select(key, func.count(), ids).where(src.cohort()).group_by(key)):
-        for histogram in histograms:
+        for histogram, texts in zip(histograms, id_texts, strict=True):
             combination, digit = divmod(int(combination), DIGIT)
             if digit:
-                count, texts = histogram.get(digit - OFFSET, (0, []))
-                histogram[digit - OFFSET] = (count + cases, [*texts, case_ids])
-    return [_statistic(label, [(days, n, ",".join(filter(None, texts)))
-                               for days, (n, texts) in sorted(histogram.items())],
+                histogram[digit - OFFSET] += cases
+                if case_ids:
+                    texts[digit - OFFSET].append(case_ids)
+    return [_statistic(label, [(days, n, ",".join(texts[days]))
+                               for days, n in sorted(histogram.items())],
                        src.with_cases)
-            for (label, *_), histogram in zip(STAGES, histograms, strict=True)]
+            for (label, *_), histogram, texts in zip(STAGES, histograms, id_texts, strict=True)]
 
 
 def _statistic(label: str, histogram: list[tuple[int, int, str]], with_cases: bool) -> Statistic:
