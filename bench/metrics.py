@@ -8,10 +8,11 @@ Run from the project root:
 
 What is measured: `ooc.figures.compute_figures` for the last year of the data (every figure with
 its breakdowns, as the dashboard and the board pack ask for them: a dozen SQL statements over the
-figures' own tables), and in the same run, alternately, the
-baseline: one plain SQL scan of the whole events table
-(`SELECT trigger, count(*), max(at) FROM audit_events GROUP BY trigger`). Three rounds each; the
-medians are printed and `ratio=` is the figures' time over the scan's on the slower database.
+figures' own tables, run side by side on as many connections as there are processors), and in
+the same run, alternately, the baseline: one plain SQL scan of the whole events table
+(`SELECT trigger, count(*), max(at) FROM audit_events GROUP BY trigger`). Five rounds each (the
+machines are noisy); the medians are printed and `ratio=` is the figures' time over the scan's
+on the slower database.
 
 The data: `ooc.demo.load_demo` plays 1,000 cases through the real transition service (a year of
 referrals, panels, decisions, victims, interventions and closures); the benchmark's database
@@ -197,7 +198,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20,000 cases")
     parser.add_argument("--cases", type=int, default=None)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default=None)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     total = args.cases or (20_000 if args.quick else 1_000_000)
     database = args.database or ("both" if find_bindir() else "sqlite")

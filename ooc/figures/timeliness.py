@@ -145,18 +145,18 @@ def overdue_now(src: Sources) -> Figure:
     today_wd = src.session.execute(select(working_days_to(literal(today)))).scalar()
     late = {figure_id: and_(_applies(src, after), not_(src.by_as_of(done_at)), due_on < today)
             for figure_id, _, due_on, done_at, _, after, _ in MILESTONES}
+    # per milestone, its due date and, when it is overdue, by how many working days
     columns = [column for figure_id, _, due_on, _, _, _, due_wd in MILESTONES
-               for column in (case((late[figure_id], due_on)),
-                              case((late[figure_id], today_wd - due_wd)))]
+               for column in (due_on, case((late[figure_id], today_wd - due_wd)))]
+    labels = [OVERDUE_LABELS[figure_id] for figure_id, *_ in MILESTONES]
     late_ids, overdue = [], []
     for case_id, *dues in src.session.execute(union_all(*[
             select(F.case_id, *columns).where(open_cases, or_(*late.values()))
             for open_cases in open_at_as_of(src)])):
         late_ids.append(case_id)
-        for i, rule in enumerate(MILESTONES):
-            due_on, days = dues[2 * i], dues[2 * i + 1]
-            if due_on is not None:
-                overdue.append(Overdue(case_id, OVERDUE_LABELS[rule[0]], due_on, int(days)))
+        for label, due_on, days in zip(labels, dues[::2], dues[1::2], strict=True):
+            if days is not None:
+                overdue.append(Overdue(case_id, label, due_on, days))
     overdue.sort(key=_most_overdue_first)
     open_count = sum(src.session.execute(select(func.count()).where(open_cases)).scalar()
                      for open_cases in open_at_as_of(src))
