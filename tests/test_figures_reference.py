@@ -185,6 +185,13 @@ def test_the_queries_run_side_by_side_give_the_same_figures(demo, period):
     assert found == demo(period)[0]
 
 
+@pytest.mark.parametrize("period", PERIODS)
+def test_the_overdue_list_puts_the_most_overdue_first_then_by_case(demo, period):
+    overdue = demo(period)[0]["T6"].overdue
+    assert len({o.working_days_overdue for o in overdue}) > 1
+    assert overdue == sorted(overdue, key=lambda o: (-o.working_days_overdue, o.case_id))
+
+
 def _count(count) -> dict:
     return {"numerator": count.numerator, "denominator": count.denominator,
             "numerator_cases": sorted(count.numerator_cases),

@@ -134,36 +134,32 @@ def open_at_as_of(src: Sources) -> list[ColumnElement[bool]]:
     return [and_(F.ended_at.is_(None), entered), and_(F.ended_at > src.period.as_of, entered)]
 
 
-def _most_overdue_first(overdue: Overdue) -> tuple[int, int]:
-    return -overdue.working_days_overdue, overdue.case_id
-
-
 def overdue_now(src: Sources) -> Figure:
-    """T6: milestones past their due date and not done at `as_of`, for open cases (one pass
-    over the open cases, with each milestone's due date when it is overdue)."""
+    """T6: milestones past their due date and not done at `as_of`, for open cases, most overdue
+    first. One pass over the open cases gives each late case's row, with each milestone's due
+    date and working days overdue when it is late; the database then lists and sorts them."""
     today = src.period.as_of_date
     today_wd = src.session.execute(select(working_days_to(literal(today)))).scalar()
     late = {figure_id: and_(_applies(src, after), not_(src.by_as_of(done_at)), due_on < today)
             for figure_id, _, due_on, done_at, _, after, _ in MILESTONES}
-    # per milestone, its due date and, when it is overdue, by how many working days
-    columns = [column for figure_id, _, due_on, _, _, _, due_wd in MILESTONES
-               for column in (due_on, case((late[figure_id], today_wd - due_wd)))]
-    labels = [OVERDUE_LABELS[figure_id] for figure_id, *_ in MILESTONES]
-    late_ids, overdue = [], []
-    for case_id, *dues in src.session.execute(union_all(*[
-            select(F.case_id, *columns).where(open_cases, or_(*late.values()))
-            for open_cases in open_at_as_of(src)])):
-        late_ids.append(case_id)
-        for label, due_on, days in zip(labels, dues[::2], dues[1::2], strict=True):
-            if days is not None:
-                overdue.append(Overdue(case_id, label, due_on, days))
-    overdue.sort(key=_most_overdue_first)
+    columns = [column for i, (figure_id, _, due_on, *_, due_wd) in enumerate(MILESTONES)
+               for column in (due_on.label(f"due_{i}"),
+                              case((late[figure_id], today_wd - due_wd)).label(f"days_{i}"))]
+    late_cases = union_all(*[select(F.case_id, *columns).where(open_cases, or_(*late.values()))
+                             for open_cases in open_at_as_of(src)]).cte("late_cases")
+    overdue_rows = union_all(*[
+        select(late_cases.c.case_id, literal(OVERDUE_LABELS[figure_id]).label("milestone"),
+               late_cases.c[f"due_{i}"].label("due_on"), late_cases.c[f"days_{i}"].label("days"))
+        .where(late_cases.c[f"days_{i}"].is_not(None))
+        for i, (figure_id, *_) in enumerate(MILESTONES)]).subquery("overdue")
+    overdue = list(map(Overdue._make, src.session.execute(  # fetched at once: much faster
+        select(overdue_rows).order_by(overdue_rows.c.days.desc(), overdue_rows.c.case_id)).all()))
+    late_ids = tuple(sorted({o.case_id for o in overdue}))
     open_count = sum(src.session.execute(select(func.count()).where(open_cases)).scalar()
                      for open_cases in open_at_as_of(src))
     open_ids = src.ids(union_all(*[select(F.case_id).where(open_cases)
                                    for open_cases in open_at_as_of(src)]))
-    count = Count(len(late_ids), open_count, tuple(sorted(late_ids)), open_ids)
-    figure = Figure("T6", "Overdue now", count)
+    figure = Figure("T6", "Overdue now", Count(len(late_ids), open_count, late_ids, open_ids))
     figure.overdue = overdue
     return figure
 
