@@ -101,7 +101,7 @@ def compute_figures(session: Session, *, registry: WorkflowRegistry, period: Per
 def _can_share(session: Session) -> bool:
     """More connections to the same database can be opened (not an in-memory SQLite one)."""
     url = session.get_bind().url
-    return os.cpu_count() and os.cpu_count() > 1 and url.database not in (None, "", ":memory:")
+    return (os.cpu_count() or 1) > 1 and url.database not in (None, "", ":memory:")
 
 
 def _run_side_by_side(src: Sources) -> dict[str, Any]:

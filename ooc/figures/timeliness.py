@@ -137,7 +137,9 @@ def open_at_as_of(src: Sources) -> list[ColumnElement[bool]]:
 def overdue_now(src: Sources) -> Figure:
     """T6: milestones past their due date and not done at `as_of`, for open cases, most overdue
     first. One pass over the open cases gives each late case's row, with each milestone's due
-    date and working days overdue when it is late; the database then lists and sorts them."""
+    date and working days overdue when it is late (a common table expression, which both
+    databases work out once as it is read four times); the database then lists and sorts the
+    milestones."""
     today = src.period.as_of_date
     today_wd = src.session.execute(select(working_days_to(literal(today)))).scalar()
     late = {figure_id: and_(_applies(src, after), not_(src.by_as_of(done_at)), due_on < today)
