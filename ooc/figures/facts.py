@@ -46,6 +46,7 @@ from ooc.models import (
     DecisionFacts,
     PanelMeeting,
     StepFacts,
+    VictimSteps,
 )
 
 EVENTS = AuditEvent.__table__
@@ -63,6 +64,8 @@ WORKING_DAYS = {"assessment": 10, "decision": 15, "countersignature": 5, "sign_o
 MILESTONE_TRIGGERS = {"assessed": "submit_assessment", "countersigned": "countersign",
                       "decided": "record_decision", "signed_off": "sign_off",
                       "withdrawn": "withdraw"}
+# The victim's steps, which a decision's row copies from its case's row.
+VICTIM_COLUMNS = tuple(VictimSteps.model_fields)
 FIRST_TIME_OUTCOMES = ("youth_caution", "youth_conditional_caution")
 RJ_STEP = ("record_victim_views", "offer_rj", "not_offer_rj")
 RJ_DECIDED = ("offer_rj", "not_offer_rj")
@@ -254,9 +257,7 @@ def decision_facts_select(registry: WorkflowRegistry, scoped: bool) -> Select:
              not_(_formal_given_before(registry, decision))),
         add_wd(decided_on, WORKING_DAYS["victim_informed"]),
         facts.c.ethnicity, CASES.c.sex, facts.c.age_band, facts.c.looked_after,
-        CASES.c.has_victim, CASES.c.victim_opted_out, facts.c.informed_at, facts.c.informed_on,
-        facts.c.consented_at, facts.c.took_part_at, facts.c.rj_reached_at,
-        facts.c.rj_decided_at)
+        CASES.c.has_victim, CASES.c.victim_opted_out, *[facts.c[name] for name in VICTIM_COLUMNS])
         .select_from(decision.join(CASES, CASES.c.id == decision.c.case_id)
                      .join(facts, facts.c.case_id == decision.c.case_id)))
 

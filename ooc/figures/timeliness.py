@@ -142,13 +142,14 @@ def overdue_now(src: Sources) -> Figure:
     milestones."""
     today = src.period.as_of_date
     today_wd = src.session.execute(select(working_days_to(literal(today)))).scalar()
+    open_at = open_at_as_of(src)
     late = {figure_id: and_(_applies(src, after), not_(src.by_as_of(done_at)), due_on < today)
             for figure_id, _, due_on, done_at, _, after, _ in MILESTONES}
     columns = [column for i, (figure_id, _, due_on, *_, due_wd) in enumerate(MILESTONES)
                for column in (due_on.label(f"due_{i}"),
                               case((late[figure_id], today_wd - due_wd)).label(f"days_{i}"))]
     late_cases = union_all(*[select(F.case_id, *columns).where(open_cases, or_(*late.values()))
-                             for open_cases in open_at_as_of(src)]).cte("late_cases")
+                             for open_cases in open_at]).cte("late_cases")
     overdue_rows = union_all(*[
         select(late_cases.c.case_id, literal(OVERDUE_LABELS[figure_id]).label("milestone"),
                late_cases.c[f"due_{i}"].label("due_on"), late_cases.c[f"days_{i}"].label("days"))
@@ -158,9 +159,8 @@ def overdue_now(src: Sources) -> Figure:
         select(overdue_rows).order_by(overdue_rows.c.days.desc(), overdue_rows.c.case_id)).all()))
     late_ids = tuple(sorted({o.case_id for o in overdue}))
     open_count = sum(src.session.execute(select(func.count()).where(open_cases)).scalar()
-                     for open_cases in open_at_as_of(src))
-    open_ids = src.ids(union_all(*[select(F.case_id).where(open_cases)
-                                   for open_cases in open_at_as_of(src)]))
+                     for open_cases in open_at)
+    open_ids = src.ids(union_all(*[select(F.case_id).where(open_cases) for open_cases in open_at]))
     figure = Figure("T6", "Overdue now", Count(len(late_ids), open_count, late_ids, open_ids))
     figure.overdue = overdue
     return figure

@@ -26,14 +26,13 @@ from ooc.figures.facts import (
     RJ_DECIDED,
     RJ_STEP,
     STEP_FACTS,
+    VICTIM_COLUMNS,
     WORKING_DAYS,
 )
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting
 
 MILESTONE_NAMES = {trigger: name for name, trigger in MILESTONE_TRIGGERS.items()}
-VICTIM_COLUMNS = ("informed_at", "informed_on", "consented_at", "took_part_at", "rj_reached_at",
-                  "rj_decided_at")
 
 
 @lru_cache(maxsize=1)
