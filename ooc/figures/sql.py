@@ -6,7 +6,7 @@ whichever one holds the cases.
 
 from __future__ import annotations
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import Date, Integer, Select, String, Subquery
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -80,6 +80,14 @@ def _id_list_sqlite(element, compiler, **kw):
 def _id_list_postgresql(element, compiler, **kw):
     value = compiler.process(element.clauses.clauses[0], **kw)
     return f"string_agg(CAST({value} AS TEXT), ',')"
+
+
+def row_by_row(session, query: Select) -> Subquery:
+    """`query` as a subquery that the query around it reads row by row. SQLite would otherwise
+    merge the two; there, a LIMIT of -1 (no limit) is what keeps them apart."""
+    if session.get_bind().dialect.name == "sqlite":
+        query = query.limit(-1)
+    return query.subquery()
 
 
 def parse_ids(text: str | None) -> tuple[int, ...]:

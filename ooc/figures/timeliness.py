@@ -23,9 +23,9 @@ from sqlalchemy import (
 )
 
 from ooc.figures.facts import WORKING_DAYS
-from ooc.figures.model import Count, Figure, Overdue, Statistic
+from ooc.figures.model import Count, Figure, Statistic
 from ooc.figures.sources import CASE_FACTS, Cube, Measure, Sources, working_days_to
-from ooc.figures.sql import id_list, parse_ids
+from ooc.figures.sql import id_list, parse_ids, row_by_row
 
 F = CASE_FACTS.c
 
@@ -88,12 +88,14 @@ def stage_statistics(src: Sources) -> list[Statistic]:
     for i, (_, start, end_at, end) in enumerate(STAGES):
         digit = case((src.by_as_of(end_at), end - start + OFFSET), else_=0)
         key = key + func.coalesce(digit, 0) * literal(DIGIT ** i, BigInteger)
-    ids = id_list(F.case_id) if src.with_cases else null()
+    rows = row_by_row(src.session, select(
+        key.label("combination"), *([F.case_id] if src.with_cases else [])).where(src.cohort()))
+    ids = id_list(rows.c.case_id) if src.with_cases else null()
     # per stage, the cases with each number of days, and the texts of their ids
     histograms: list[dict[int, int]] = [defaultdict(int) for _ in STAGES]
     id_texts: list[dict[int, list[str]]] = [defaultdict(list) for _ in STAGES]
     for combination, cases, case_ids in src.session.execute(
-            select(key, func.count(), ids).where(src.cohort()).group_by(key)):
+            select(rows.c.combination, func.count(), ids).group_by(rows.c.combination)):
         for histogram, texts in zip(histograms, id_texts, strict=True):
             combination, digit = divmod(int(combination), DIGIT)
             if digit:
@@ -152,11 +154,11 @@ def overdue_now(src: Sources) -> Figure:
                              for open_cases in open_at]).cte("late_cases")
     overdue_rows = union_all(*[
         select(late_cases.c.case_id, literal(OVERDUE_LABELS[figure_id]).label("milestone"),
-               late_cases.c[f"due_{i}"].label("due_on"), late_cases.c[f"days_{i}"].label("days"))
+               late_cases.c[f"due_{i}"].label("due_on"), late_cases.c[f"days_{i}"].label("working_days_overdue"))
         .where(late_cases.c[f"days_{i}"].is_not(None))
         for i, (figure_id, *_) in enumerate(MILESTONES)]).subquery("overdue")
-    overdue = list(map(Overdue._make, src.session.execute(  # fetched at once: much faster
-        select(overdue_rows).order_by(overdue_rows.c.days.desc(), overdue_rows.c.case_id)).all()))
+    overdue = src.session.execute(select(overdue_rows).order_by(  # fetched at once: faster
+        overdue_rows.c.working_days_overdue.desc(), overdue_rows.c.case_id)).all()
     late_ids = tuple(sorted({o.case_id for o in overdue}))
     open_count = sum(src.session.execute(select(func.count()).where(open_cases)).scalar()
                      for open_cases in open_at)
