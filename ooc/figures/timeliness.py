@@ -154,7 +154,8 @@ def overdue_now(src: Sources) -> Figure:
                              for open_cases in open_at]).cte("late_cases")
     overdue_rows = union_all(*[
         select(late_cases.c.case_id, literal(OVERDUE_LABELS[figure_id]).label("milestone"),
-               late_cases.c[f"due_{i}"].label("due_on"), late_cases.c[f"days_{i}"].label("working_days_overdue"))
+               late_cases.c[f"due_{i}"].label("due_on"),
+               late_cases.c[f"days_{i}"].label("working_days_overdue"))
         .where(late_cases.c[f"days_{i}"].is_not(None))
         for i, (figure_id, *_) in enumerate(MILESTONES)]).subquery("overdue")
     overdue = src.session.execute(select(overdue_rows).order_by(  # fetched at once: faster
