@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Date, Integer, Select, String, Subquery
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session
 
 # United Kingdom summer time (since 1996): from 01:00 UTC on the last Sunday of March to 01:00
 # UTC on the last Sunday of October. SQLite has no time zones, so it is spelled out there;
@@ -82,7 +83,7 @@ def _id_list_postgresql(element, compiler, **kw):
     return f"string_agg(CAST({value} AS TEXT), ',')"
 
 
-def row_by_row(session, query: Select) -> Subquery:
+def row_by_row(session: Session, query: Select) -> Subquery:
     """`query` as a subquery that the query around it reads row by row. SQLite would otherwise
     merge the two; there, a LIMIT of -1 (no limit) is what keeps them apart."""
     if session.get_bind().dialect.name == "sqlite":
