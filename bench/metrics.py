@@ -21,7 +21,7 @@ police references made new, written with the databases' bulk paths (executemany 
 COPY on PostgreSQL). Hash chains are not recomputed: the figures do not read them. The figures'
 tables (`case_facts`, `decision_facts`, `step_facts`), which the transition service writes with
 each event, are then worked out from the loaded events in one go by `refresh_facts`, and that
-time is printed too.
+time is printed too; then everything is written back to disk (`os.sync`) before the rounds.
 """
 
 from __future__ import annotations
