@@ -165,7 +165,7 @@ def load(url: str, tables: dict[str, list[dict]], total: int, registry: Workflow
     log(f"  figures' tables worked out from the events in {time.perf_counter() - started:.0f} s")
     engine.dispose()
     started = time.perf_counter()
-    os.sync()  # else the kernel writes the loaded gigabytes back while the rounds are timed
+    os.sync()  # so that none of the load's writes are still going to disk during the rounds
     log(f"  written back to disk in {time.perf_counter() - started:.0f} s")
     return events
 
