@@ -39,6 +39,7 @@ class FormField:
     options: tuple[Option, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    options_from: str | None = None  # the table a choice's options come from, if any
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,14 @@ class Transition:
     assigns: str | None = None
     reason: str = "optional"
     reason_codes: tuple[str, ...] = ()
+    done_label: str = ""  # what happened, for the record and the timeline ("Assessment submitted")
+    section: str | None = None  # the part of the case record its event is shown in
+    shows: tuple[str, ...] = ()  # the record's sections shown on its form: the work judged
+    returns: str | None = None  # the trigger whose work it sends back for rework
+
+    @property
+    def done(self) -> str:
+        return self.done_label or self.label
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,7 @@ class Definition:
     ethnicities: dict[str, Option]
     ethnicity_rollup: dict[str, str]
     quorum: Quorum
+    sections: tuple[Option, ...] = ()  # the case record's parts, in the order shown
     _by_source: dict[tuple[str, str], Transition] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -176,6 +186,10 @@ class Definition:
 
     def open_states(self, track: str = "main") -> list[str]:
         return [s.name for s in self.states.values() if s.track == track and not s.terminal]
+
+    def returned_by(self, trigger: str) -> list[Transition]:
+        """The transitions that send `trigger`'s work back for rework."""
+        return [t for t in self.transitions if t.returns == trigger]
 
 
 class _Problems:
@@ -276,7 +290,8 @@ class _Builder:
         quorum = self._quorum()
         states = self._states()
         tracks = self._tracks(states)
-        transitions = self._transitions(states, roles)
+        sections = self._sections()
+        transitions = self._transitions(states, roles, sections)
         referral = self._referral(roles)
         self._check_graph(tracks, states, transitions)
         self._check_clears(transitions)
@@ -299,6 +314,7 @@ class _Builder:
             ethnicities={code: Option(code, label) for code, (label, _) in ethnicities.items()},
             ethnicity_rollup={code: rollup for code, (_, rollup) in ethnicities.items()},
             quorum=quorum,
+            sections=sections,
         )
 
     def _table_file(self, head: dict, key: str) -> dict[str, Any]:
@@ -493,14 +509,41 @@ class _Builder:
                 options=options,
                 minimum=self._get(item, "min", int, here),
                 maximum=self._get(item, "max", int, here),
+                options_from=item.get("options_from") if kind == "choice" else None,
             ))
         return tuple(fields)
 
-    def _transitions(self, states: dict[str, State], roles: tuple[str, ...]) -> list[Transition]:
+    def _sections(self) -> tuple[Option, ...]:
+        raw = self._get(self.raw, "record", dict, "[record]", default={})
+        self._unknown_keys(raw, {"sections"}, "[record]")
+        sections = tuple(self._options(raw.get("sections", []), "[record] sections"))
+        names = [s.value for s in sections]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            self.problems.add(f"[record] sections: '{name}' is listed twice.")
+        return sections
+
+    def _section_names(self, raw: dict, key: str, sections: tuple[Option, ...],
+                       where: str) -> tuple[str, ...]:
+        if key == "section":  # one section, where "shows" lists several
+            one = self._get(raw, key, str, where)
+            names: tuple[str, ...] = (one,) if one else ()
+        else:
+            names = self._strings(raw, key, where)
+        known = {s.value for s in sections}
+        for name in names:
+            if name not in known:
+                self.problems.add(f"{where}: '{key}' names '{name}', which is not a section of "
+                                  "[record] (add it there, or use one of "
+                                  f"{', '.join(sorted(known)) or 'none'}).")
+        return names
+
+    def _transitions(self, states: dict[str, State], roles: tuple[str, ...],
+                     sections: tuple[Option, ...] = ()) -> list[Transition]:
         transitions: list[Transition] = []
         seen: set[tuple[str, str]] = set()
         allowed = {"trigger", "label", "source", "dest", "roles", "guards", "fields", "records",
-                   "clears", "assigns", "reason", "reason_codes"}
+                   "clears", "assigns", "reason", "reason_codes", "done_label", "section",
+                   "shows", "returns"}
         for raw in self._get(self.raw, "transitions", list, "[[transitions]]", default=[],
                              required=True):
             trigger = self._get(raw, "trigger", str, "[[transitions]]", required=True)
@@ -554,7 +597,16 @@ class _Builder:
                 assigns=assigns,
                 reason=reason,
                 reason_codes=self._strings(raw, "reason_codes", where),
+                done_label=self._get(raw, "done_label", str, where, default=""),
+                section=(self._section_names(raw, "section", sections, where) or (None,))[0],
+                shows=self._section_names(raw, "shows", sections, where),
+                returns=self._get(raw, "returns", str, where),
             ))
+        triggers = {t.trigger for t in transitions}
+        for t in transitions:
+            if t.returns is not None and t.returns not in triggers:
+                self.problems.add(f"transition '{t.trigger}': returns '{t.returns}', which is "
+                                  "not a trigger of this workflow.")
         return transitions
 
     def _check_clears(self, transitions: list[Transition]) -> None:

@@ -39,6 +39,23 @@ def read_form(fields: tuple[FormField, ...], form: FormData) -> tuple[dict[str, 
     return data, shown
 
 
+def form_values(fields: tuple[FormField, ...], data: dict[str, Any]) -> dict[str, Any]:
+    """Recorded engine values as a form shows them (the inverse of `read_form`)."""
+    shown: dict[str, Any] = {}
+    for field in fields:
+        value = data.get(field.name)
+        if value is None:
+            continue
+        if field.type == "date":
+            year, month, day = str(value).split("-")
+            shown[field.name] = {"day": str(int(day)), "month": str(int(month)), "year": year}
+        elif field.type == "bool":
+            shown[field.name] = "yes" if value else "no"
+        else:
+            shown[field.name] = str(value)
+    return shown
+
+
 def problems_of(error: OocError) -> tuple[list[dict[str, str]], dict[str, str]]:
     """The error summary's list and the message for each field, from an engine refusal."""
     if isinstance(error, InvalidForm):

@@ -12,6 +12,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from starlette.responses import HTMLResponse
 
 from ooc.models import User
+from ooc.record import uk_date, uk_time
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -22,6 +23,7 @@ templates.env.loader = ChoiceLoader([
 ])
 # The GOV.UK macros read optional parameters that callers leave out.
 templates.env.undefined = ChainableUndefined
+templates.env.add_extension("jinja2.ext.do")
 # Templates are read once: checking every file's time on every page cost ~40 stat calls a
 # page (bench/web.py). Restart the server to see an edited template.
 templates.env.auto_reload = False
@@ -39,6 +41,8 @@ def reason_code_item(code: str, current: str | None) -> dict[str, Any]:
 
 
 templates.env.filters["option_item"] = option_item
+templates.env.filters["uk_date"] = uk_date
+templates.env.filters["uk_time"] = uk_time
 templates.env.filters["reason_code_item"] = reason_code_item
 
 # The main navigation: (label, path, roles that see it).

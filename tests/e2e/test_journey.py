@@ -40,21 +40,23 @@ CHILD = f"{GIVEN} {FAMILY}"
 REFERENCE = "E2E/JOURNEY/0001"
 
 # Every step the timeline must list, oldest first.
+DESISTANCE = "Back in school full time; a mentor through the youth club."
+RETURN_COMMENTS = "Say how the victim's wish for an apology shapes the proposal."
 TIMELINE = [
     "Referral received",
-    "Take this case",
-    "Submit the assessment for countersignature",
-    "Return the assessment for rework",
-    "Submit the assessment for countersignature",
-    "Countersign the assessment",
-    "Record contact with the victim",
-    "Record the victim's views",
-    "Record the panel's decision",
-    "Sign off the decision",
-    "Record that restorative justice is not offered",
-    "Record that the victim was told the outcome",
-    "Record a review",
-    "Close the intervention",
+    "Case taken",
+    "Assessment submitted",
+    "Assessment returned for rework",
+    "Assessment submitted",
+    "Assessment countersigned",
+    "Victim contacted",
+    "Victim's views recorded",
+    "Panel decision recorded",
+    "Decision signed off",
+    "Restorative justice not offered",
+    "Victim told the outcome",
+    "Review recorded",
+    "Intervention closed",
 ]
 
 
@@ -94,7 +96,7 @@ class Journey:
         return page
 
     def act_from_list(self, username: str, list_path: str, what: str, label: str,
-                      fill=None, state: str | None = None) -> Page:
+                      fill=None, state: str | None = None, sees: tuple[str, ...] = ()) -> Page:
         """Start an action from the link a list gives for it ("<label> for <child>")."""
         page = self.as_user(username)
         if self._list_page(page, list_path, what):
@@ -103,15 +105,16 @@ class Journey:
             if link.count():
                 with page.expect_navigation() as opened:
                     link.first.click()
-                self._fill_and_send(page, label, opened.value.status, fill, state)
+                self._fill_and_send(page, label, opened.value.status, fill, state, sees)
                 return page
             self.detours.append(f"{what} ({list_path}) offers no '{label}' for {CHILD}")
         page.goto(self.case_path)
-        return self.act(page, label, fill, state)
+        return self.act(page, label, fill, state, sees)
 
     # --- acting on it -----------------------------------------------------------------------
 
-    def act(self, page: Page, label: str, fill=None, state: str | None = None) -> Page:
+    def act(self, page: Page, label: str, fill=None, state: str | None = None,
+            sees: tuple[str, ...] = (), reworks: bool = False) -> Page:
         """On the case page: press the action's button, fill in its form and send it."""
         assert path_of(page) == self.case_path, f"expected the case page, at {page.url}"
         buttons = page.locator("main a.govuk-button", has_text=re.compile(
@@ -120,7 +123,7 @@ class Journey:
                                       f"{main_text(page)[:600]!r}")
         with page.expect_navigation() as opened:
             buttons.first.click()
-        self._fill_and_send(page, label, opened.value.status, fill, state)
+        self._fill_and_send(page, label, opened.value.status, fill, state, sees, reworks)
         return page
 
     def clear_prefilled(self, page: Page, label: str) -> None:
@@ -131,9 +134,18 @@ class Journey:
             self.detours.append(f"'{label}' form opened with text already in its boxes "
                                 f"({', '.join(prefilled)}); the journey cleared them")
 
-    def _fill_and_send(self, page: Page, label: str, status: int, fill, state) -> None:
+    def _fill_and_send(self, page: Page, label: str, status: int, fill, state,
+                       sees: tuple[str, ...] = (), reworks: bool = False) -> None:
+        """`sees`: the work this form acts on, which it must show; `reworks`: the form redoes
+        returned work, so it starts from the last submission rather than empty."""
         assert status == 200, f"the '{label}' form answered {status}: {main_text(page)[:300]!r}"
         assert page.locator("h1").inner_text().strip() == label
+        for text in sees:
+            assert text in main_text(page), f"the '{label}' form does not show {text!r}"
+        if reworks:
+            form = page.locator("main form[method='post' i]").first
+            assert clear_prefilled_text(form), f"the '{label}' form did not start from the " \
+                                               "returned work"
         self.clear_prefilled(page, label)
         if fill:
             fill(page)
@@ -180,8 +192,7 @@ def referral(page: Page) -> None:
 
 def assessment(first_time: bool):
     def fill(page: Page) -> None:
-        labelled(page, "Desistance: what will help the child stop offending").fill(
-            "Back in school full time; a mentor through the youth club.")
+        labelled(page, "Desistance: what will help the child stop offending").fill(DESISTANCE)
         labelled(page, "Safety and wellbeing of the child").fill("Safe at home; no concerns.")
         choose(page, "Risk of harm to others", "Low")
         labelled(page, "Safety of others").fill("Low risk; the incident was a one-off.")
@@ -229,21 +240,25 @@ def test_a_case_with_a_victim_from_referral_to_closure(new_page):
     journey.act(manager_page, "Submit the assessment for countersignature",
                 assessment(first_time=True), state="Awaiting countersignature")
 
-    # A manager returns it for rework, with comments.
+    # A manager returns it for rework, with comments, reading the assessment on the form.
     journey.act_from_list("manager", "/manager", "the manager's queue",
                           "Return the assessment for rework",
-                          lambda p: labelled(p, "What needs to change").fill(
-                              "Say how the victim's wish for an apology shapes the proposal."),
-                          state="Assessment in progress")
+                          lambda p: labelled(p, "What needs to change").fill(RETURN_COMMENTS),
+                          state="Assessment in progress", sees=(DESISTANCE,))
 
-    # The case manager resubmits it.
+    # The case manager sees the comments on the case and resubmits from the returned work.
     page = journey.open_case("case_manager", "/caseload", "the caseload")
+    assert "Returned for rework" in main_text(page) and RETURN_COMMENTS in main_text(page)
     journey.act(page, "Submit the assessment for countersignature",
-                assessment(first_time=False), state="Awaiting countersignature")
+                assessment(first_time=False), state="Awaiting countersignature",
+                sees=(RETURN_COMMENTS,), reworks=True)
 
-    # The manager who returned it may countersign too, but here a different manager does.
+    # The manager who returned it may countersign too, but here a different manager does,
+    # reading the resubmitted assessment with its changes marked.
     journey.act_from_list("manager2", "/manager", "the manager's queue",
-                          "Countersign the assessment", state="Ready for panel")
+                          "Countersign the assessment", state="Ready for panel",
+                          sees=(DESISTANCE, "the victim would welcome an apology", "Changed",
+                                RETURN_COMMENTS))
 
     # The victim worker records contact and the victim's views.
     page = journey.open_case("victim_worker", "/victims", "the victims list")
@@ -280,6 +295,8 @@ def test_a_case_with_a_victim_from_referral_to_closure(new_page):
     assert path_of(chair) == f"{journey.case_path}/actions/record_decision"
     assert labelled(chair, "Panel meeting").input_value() == meeting_id
     assert "The gravity score of 3 indicates: Youth caution" in main_text(chair)
+    for text in (DESISTANCE, "Would like an apology letter; does not want to meet."):
+        assert text in main_text(chair), f"the decision form does not show {text!r}"
     journey.clear_prefilled(chair, "Record the panel's decision")
     decision(chair)
     # Departing from the gravity score without saying why is refused, on the page.
@@ -295,7 +312,9 @@ def test_a_case_with_a_victim_from_referral_to_closure(new_page):
 
     # A manager signs the decision off: the intervention starts.
     journey.act_from_list("manager", "/manager", "the manager's queue", "Sign off the decision",
-                          state="Intervention")
+                          state="Intervention",
+                          sees=("Admitted, first offence, good engagement since the assessment.",
+                                DESISTANCE))
 
     # The victim worker records the RJ decision and tells the victim the outcome.
     page = journey.open_case("victim_worker", "/victims", "the victims list")

@@ -17,8 +17,9 @@ from ooc.definitions import Option
 from ooc.errors import Conflict, NotFound, OocError
 from ooc.guards import age_on
 from ooc.models import Case, PanelMeeting, User
+from ooc.record import CaseRecord, build_record, returned_cases, uk_time
 from web.deps import ServicesDep, SessionDep, require_roles
-from web.forms import problems_of, read_form
+from web.forms import form_values, problems_of, read_form
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -50,13 +51,14 @@ def caseload(request: Request, session: SessionDep, services: ServicesDep,
     most_urgent: dict[int, object] = {}
     for d in deadlines:  # already sorted, most urgent first
         most_urgent.setdefault(d.case_id, d)
+    returned = returned_cases(session, registry=services.registry, cases=list(mine))
     rows = []
     for case in mine:
         definition = services.registry.get(case.workflow_name, case.workflow_version)
         if definition.is_terminal(case.state):
             continue
         rows.append({"case": case, "state": definition.states[case.state].label,
-                     "next": most_urgent.get(case.id)})
+                     "next": most_urgent.get(case.id), "returned": returned.get(case.id)})
     # Most urgent first; cases with no open deadline last.
     rows.sort(key=lambda r: (r["next"] is None, r["next"].working_days_left if r["next"] else 0,
                              r["case"].referral_date))
@@ -78,32 +80,51 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     actions = service.available_actions(session, registry=services.registry, case=case,
                                         actor=user, now=now)
-    timeline = []
-    for event in reversed(case_events(session, case.id)):
-        transition = (definition.transition(event.from_state, event.trigger)
-                      if event.from_state else None)
-        timeline.append({"event": event,
-                         "label": transition.label if transition else
-                         {"create": "Referral received",
-                          "migrate_workflow": "Moved to a new workflow version"}.get(
-                              event.trigger, event.trigger)})
+    events = case_events(session, case.id)
+    record = build_record(session, registry=services.registry, case=case, events=events)
     context = {
         "title": f"{case.child_name} ({case.police_reference})",
         "case": case,
         "definition": definition,
         "age_at_offence": age_on(case.date_of_birth, case.offence_date),
-        "ethnicity": definition.ethnicities.get(case.ethnicity),
         "main_state": definition.states[case.state],
         "victim_state": definition.states[case.victim_state],
+        "case_manager": _display_name(session, case.case_manager),
         "deadlines": list_open_deadlines(session, registry=services.registry, now=now,
                                          case_id=case.id),
         "actions": actions,
-        "timeline": timeline,
+        "record": record,
+        "timeline": _timeline(services, events, record),
     }
     log_view(session, user=user, case_id=case.id, view="case page", now=now)
     response = render_page(request, "pages/case.html", context, user=user)
     session.commit()  # after rendering: a commit expires every object the template reads
     return response
+
+
+def _display_name(session, username: str | None) -> str | None:
+    user = session.exec(select(User).where(User.username == username)).first() if username \
+        else None
+    return user.display_name if user else username
+
+
+def _timeline(services: ServicesDep, events, record: CaseRecord) -> list[dict]:
+    """Every event, newest first, named as it is done ("Assessment submitted")."""
+    entries = {e.seq: e for s in record.sections for e in s.entries}
+    timeline = []
+    for event in reversed(events):
+        definition = services.registry.get(event.workflow_name, event.workflow_version)
+        transition = (definition.transition(event.from_state, event.trigger)
+                      if event.from_state else None)
+        entry = entries.get(event.seq)
+        timeline.append({
+            "label": entry.title if entry else transition.done if transition else
+            "Moved to a new workflow version",
+            "by": entry.by if entry else event.actor,
+            "role": event.role.replace("_", " "),
+            "when": uk_time(event.at),
+        })
+    return timeline
 
 
 def _meeting_options(session, services: ServicesDep, chosen=None) -> list[Option]:
@@ -120,15 +141,24 @@ def _action_page(request, session, services, user, case, transition, *, values=N
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     indicated = [definition.outcomes[c].label for c in definition.gravity.get(case.gravity_score,
                                                                                ())]
+    record = build_record(session, registry=services.registry, case=case)
+    rework = record.rework if record.rework and record.rework.trigger == transition.trigger \
+        else None
+    if values is None:
+        # Returned work starts from its last submission, not from a blank form.
+        values = form_values(transition.fields, rework.last_submission) if rework else {}
     return render_page(request, "pages/action.html", {
         "title": transition.label,
         "case": case,
         "transition": transition,
-        "values": values or {},
+        "values": values,
         "errors": errors or {},
         "problems": problems,
-        "meetings": _meeting_options(session, services, (values or {}).get("meeting_id")),
+        "meetings": _meeting_options(session, services, values.get("meeting_id")),
+        "decides_outcome": any(f.options_from == "outcomes" for f in transition.fields),
         "indicated_outcomes": indicated,
+        "record_sections": record.for_transition(transition),
+        "rework": rework,
         "reason": reason,
         "reason_code": reason_code,
     }, user=user, status_code=status_code)
@@ -142,7 +172,7 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
     _, transition = service.find_transition(definition, case, trigger)
     # A field may be pre-filled from the address, e.g. ?meeting_id=3 from a meeting's agenda.
     values = {f.name: request.query_params[f.name] for f in transition.fields
-              if request.query_params.get(f.name)}
+              if request.query_params.get(f.name)} or None
     log_view(session, user=user, case_id=case.id, view=f"action form: {trigger}",
              now=services.clock())
     page = _action_page(request, session, services, user, case, transition, values=values)

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from ooc import quality
+from ooc.access import log_view
 from ooc.calendar import local_date, quarter_of
 from ooc.errors import InvalidForm, NotFound, OocError
 from ooc.models import Case, QualityAudit, User
+from ooc.record import build_record
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of
 from web.pages import check_csrf, flash, render_page
@@ -74,11 +76,13 @@ async def draw(request: Request, quarter: str, session: SessionDep, services: Se
     return RedirectResponse("/quality", status_code=303)
 
 
-def _audit_page(request, user, audit, case, *, values=None, errors=None, problems=None,
-                status_code=200):
+def _audit_page(request, session, services, user, audit, case, *, values=None, errors=None,
+                problems=None, status_code=200):
     answers = values if values is not None else audit.answers
+    log_view(session, user=user, case_id=case.id, view="quality audit", now=services.clock())
     return render_page(request, "pages/quality_audit.html", {
         "title": f"Quality audit of case {case.id}", "audit": audit, "case": case,
+        "record": build_record(session, registry=services.registry, case=case),
         "questions": [{"question": q, "value": answers.get(q.code),
                        "error": (errors or {}).get(q.code)} for q in quality.QUESTIONS],
         "notes": (values or {}).get("notes", audit.notes or ""),
@@ -93,9 +97,12 @@ def _load(session, audit_id: int):
 
 
 @router.get("/quality/audits/{audit_id}")
-def audit_form(request: Request, audit_id: int, session: SessionDep, user: Manager) -> Response:
+def audit_form(request: Request, audit_id: int, session: SessionDep, services: ServicesDep,
+               user: Manager) -> Response:
     audit, case = _load(session, audit_id)
-    return _audit_page(request, user, audit, case)
+    page = _audit_page(request, session, services, user, audit, case)
+    session.commit()  # the access log
+    return page
 
 
 @router.post("/quality/audits/{audit_id}")
@@ -112,9 +119,11 @@ async def record(request: Request, audit_id: int, session: SessionDep, services:
         session.rollback()
         problems, errors = problems_of(refusal)
         audit, case = _load(session, audit_id)
-        return _audit_page(request, user, audit, case,
+        page = _audit_page(request, session, services, user, audit, case,
                            values={**values, "notes": form.get("notes") or ""},
                            errors=errors, problems=problems, status_code=422)
+        session.commit()  # the access log only
+        return page
     session.commit()
     flash(request, f"Audit of case {case.id} recorded.")
     return RedirectResponse("/quality", status_code=303)

@@ -1,0 +1,141 @@
+"""The record where it is judged: the case page shows everything recorded, and every page where
+someone decides shows them the work they are deciding on, including returned work."""
+
+from __future__ import annotations
+
+from ooc.quality import draw_sample
+from tests.support import NOW, Walker, assessment, completion, decision
+from tests.web_support import sign_in
+
+# Distinctive texts typed into the work, looked for on the pages that judge it.
+DESISTANCE = "Zebra-crossing mentor sessions every Tuesday"
+REASONS = "Quokka reasons: first offence, full admission"
+RATIONALE = "Narwhal rationale: proportionate and agreed by all"
+VICTIM_VIEWS = "Pangolin views: would like a letter of apology"
+COMMENTS = "Axolotl comments: say more about school"
+
+
+def _case_with_work(session, registry, users, until: str):
+    """A case with a victim, carried to `until` with the distinctive texts typed into it."""
+    walker = Walker(session, registry, users)
+    case = walker.create(has_victim=True)
+    walker.to(case, "assessing")
+    walker.fire(case, "submit_assessment", "case_manager",
+                assessment(desistance=DESISTANCE, proposed_outcome_reasons=REASONS))
+    if until == "awaiting_countersignature":
+        return walker, case
+    walker.fire(case, "countersign", "manager")
+    walker.fire(case, "record_victim_views", "victim_worker", {"views": VICTIM_VIEWS})
+    if until == "ready_for_panel":
+        return walker, case
+    walker.fire(case, "record_decision", "chair",
+                decision(walker.quorate_meeting().id, rationale=RATIONALE))
+    return walker, case
+
+
+def test_the_case_page_shows_the_whole_record_by_stage(client, session, registry, users):
+    _, case = _case_with_work(session, registry, users, "awaiting_signoff")
+    sign_in(client, "case_manager")
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 200
+    shown = [s.label for s in page.context["record"].recorded]
+    assert shown == ["Referral", "Assessment", "Panel decision",
+                     "Victim and restorative justice"]
+    for text in (DESISTANCE, REASONS, RATIONALE, VICTIM_VIEWS, "Theft and handling stolen goods",
+                 "Quorate when recorded", "Monday 2 March 2026, chaired by Chair"):
+        assert text in page.text
+    # People's names and UK local times, not usernames and UTC.
+    assert "Assessment countersigned" in page.text
+    assert "by Manager (manager)" in page.text and "2 March 2026 at 10:00am" in page.text
+    assert "UTC" not in page.text and "None" not in page.text
+
+
+def _action_page(client, case, trigger):
+    page = client.get(f"/cases/{case.id}/actions/{trigger}")
+    assert page.status_code == 200, page.text
+    return page
+
+
+def test_countersign_and_return_show_the_assessment_in_full(client, session, registry, users):
+    _, case = _case_with_work(session, registry, users, "awaiting_countersignature")
+    sign_in(client, "manager")
+    for trigger in ("countersign", "return_assessment"):
+        page = _action_page(client, case, trigger)
+        assert [s.name for s in page.context["record_sections"]] == ["assessment"]
+        assert DESISTANCE in page.text and REASONS in page.text
+        assert "Assessment submitted" in page.text and "Case Manager (case manager)" in page.text
+
+
+def test_the_decision_form_shows_the_assessment_gravity_and_victim_views(
+        client, session, registry, users):
+    _, case = _case_with_work(session, registry, users, "ready_for_panel")
+    sign_in(client, "chair")
+    page = _action_page(client, case, "record_decision")
+    assert REASONS in page.text  # the countersigned assessment's reasons for its proposal
+    assert "Community resolution" in page.text  # its proposed outcome
+    assert "Assessment countersigned" in page.text
+    assert "The gravity score of 2 indicates" in page.text
+    assert VICTIM_VIEWS in page.text and "Now: <strong>Views recorded</strong>" in page.text
+
+
+def test_the_decision_form_says_when_no_victim_views_are_recorded(client, session, registry,
+                                                                  users):
+    walker = Walker(session, registry, users)
+    case = walker.create(has_victim=True)
+    walker.to(case, "ready_for_panel")
+    sign_in(client, "chair")
+    page = _action_page(client, case, "record_decision")
+    victim = next(s for s in page.context["record_sections"] if s.name == "victim")
+    assert victim.entries == () and victim.state == "Awaiting contact"
+    assert "Nothing has been recorded here yet." in page.text
+
+
+def test_sign_off_and_return_show_the_decision_and_the_assessment(client, session, registry,
+                                                                  users):
+    _, case = _case_with_work(session, registry, users, "awaiting_signoff")
+    sign_in(client, "manager")
+    for trigger in ("sign_off", "return_decision"):
+        page = _action_page(client, case, trigger)
+        assert [s.name for s in page.context["record_sections"]] == ["panel", "assessment"]
+        assert RATIONALE in page.text and DESISTANCE in page.text
+
+
+def test_the_quality_audit_shows_the_whole_record_beside_the_questions(
+        client, session, registry, users, clock):
+    walker, case = _case_with_work(session, registry, users, "awaiting_signoff")
+    walker.fire(case, "sign_off", "manager")
+    walker.victim_done(case)
+    walker.fire(case, "complete", "case_manager",
+                completion(exit_review="Okapi exit review: all sessions attended"))
+    audit = draw_sample(session, first=NOW.date().replace(month=1, day=1), by="manager2",
+                        now=walker.now)[0]
+    session.commit()
+    sign_in(client, "manager")
+    page = client.get(f"/quality/audits/{audit.id}")
+    assert page.status_code == 200
+    for text in (DESISTANCE, RATIONALE, VICTIM_VIEWS, "Okapi exit review"):
+        assert text in page.text
+    assert page.text.index(DESISTANCE) < page.text.index("Save the audit")
+
+
+def test_returned_work_is_shown_marked_and_prefilled_for_rework(client, session, registry,
+                                                                users):
+    walker, case = _case_with_work(session, registry, users, "awaiting_countersignature")
+    walker.fire(case, "return_assessment", "manager", {"comments": COMMENTS})
+    sign_in(client, "case_manager")
+
+    page = client.get(f"/cases/{case.id}")
+    assert "Returned for rework" in page.text and COMMENTS in page.text
+    assert page.text.index(COMMENTS) < page.text.index("Where the case is")  # a banner on top
+
+    caseload = client.get("/caseload")
+    row = next(r for r in caseload.context["rows"] if r["case"].id == case.id)
+    assert row["returned"] == "Assessment returned for rework"
+    assert "Assessment returned for rework" in caseload.text
+
+    form = _action_page(client, case, "submit_assessment")
+    assert COMMENTS in form.text and form.text.index(COMMENTS) < form.text.index(
+        'id="action-form"')
+    assert form.context["values"]["desistance"] == DESISTANCE
+    assert form.context["values"]["risk_to_others"] == "low"
+    assert DESISTANCE in form.text  # in the textarea, ready to be reworked
