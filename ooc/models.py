@@ -410,3 +410,20 @@ class QuorumRule(SQLModel, table=True):
     minimum_others: int
     updated_at: datetime
     updated_by: str = Field(max_length=64)
+
+
+class Draft(SQLModel, table=True):
+    """A form on a case saved unfinished by its author, for them alone to resume. Not an audit
+    event and never counted in a figure; removed when the action is done or can no longer be."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("case_id", "trigger", "author",
+                                       name="uq_drafts_case_trigger_author"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    trigger: str = Field(max_length=64)
+    author: str = Field(max_length=64)
+    # The form as typed (text as it was, dates as their day, month and year boxes).
+    values: dict[str, Any] = json_column(default_factory=dict)
+    saved_at: datetime

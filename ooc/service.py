@@ -22,6 +22,7 @@ from ooc.audit import CREATE, GENESIS, append_event, apply_records
 from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar, to_utc
 from ooc.deadlines import open_referral_deadlines, update_deadlines
 from ooc.definitions import Definition, Transition
+from ooc.drafts import discard_drafts
 from ooc.errors import (
     Conflict,
     FieldProblem,
@@ -291,6 +292,9 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
         update_deadlines(session, definition=definition, case=case, ctx=ctx,
                          transition=transition, from_state=from_state, to_state=to_state,
                          now=now, calendar=calendar)
+        discard_drafts(session, case_id=case.id, done=trigger, possible={
+            t.trigger for state in _open_track_states(definition, case)
+            for t in definition.transitions_from(state)})
         session.flush()
     except IntegrityError:
         # Another writer took this sequence number first.

@@ -101,9 +101,10 @@ def test_a_double_submitted_form_fires_once(client, session, registry, users):
     form = {"csrf_token": token, "expected_version": "1"}
     first = client.post(f"/cases/{case.id}/actions/take_case", data=form)
     second = client.post(f"/cases/{case.id}/actions/take_case", data=form)
-    assert first.status_code == second.status_code == 200
+    assert (first.status_code, second.status_code) == (200, 409)
     assert "Done: take this case." in first.text
     assert "has changed since you opened it" in second.text
+    assert [e.title for e in second.context["changes"]] == ["Case taken"]
     session.refresh(case)
     assert (case.state, case.version) == ("assessing", 2)
 

@@ -6,6 +6,7 @@ a GOV.UK error page. Nobody ever sees a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from ooc import errors
 from web.deps import Forbidden, SignInRequired
 from web.pages import CsrfFailed, render_page
+from web.routes.cases import typed_pairs
 
 log = logging.getLogger("ooc.web")
 
@@ -82,6 +84,14 @@ def install(app: FastAPI) -> None:
         if wants_json(request):
             return problem_response(request, 401, "Give a valid API token as "
                                                   "'Authorization: Bearer TOKEN'.")
+        typed = typed_pairs(request.url.path, await request.form()) \
+            if request.method == "POST" else None
+        if typed:
+            # Signed out while filling in a form: nothing was saved, but nothing typed is lost
+            # either. It goes through signing in, and comes back as a draft of the form.
+            return render_page(request, "pages/sign_in.html", {
+                "title": "Sign in", "next": request.url.path, "username": "",
+                "resume": json.dumps(typed), "expired": True}, status_code=401)
         return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
 
     @app.exception_handler(Forbidden)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -10,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from ooc.accounts import SignInRefused, authenticate
 from web.deps import CurrentUser, ServicesDep, SessionDep
 from web.pages import check_csrf, flash, render_page
+from web.routes.cases import keep_typed
 
 router = APIRouter()
 
@@ -24,6 +26,18 @@ def _safe_next(target: str | None) -> str | None:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
     return None
+
+
+def _pairs(resume: str) -> list[tuple[str, str]]:
+    """The typed form carried through signing in; anything else is ignored."""
+    try:
+        pairs = json.loads(resume)
+    except ValueError:
+        return []
+    if not isinstance(pairs, list):
+        return []
+    return [(k, v) for k, v in (p for p in pairs if isinstance(p, list) and len(p) == 2)
+            if isinstance(k, str) and isinstance(v, str)]
 
 
 @router.get("/")
@@ -41,8 +55,8 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
 @router.post("/sign-in")
 def sign_in(request: Request, session: SessionDep, services: ServicesDep,
             username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-            csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = ""
-            ) -> Response:
+            csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",
+            resume: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, csrf_token)
     try:
         user = authenticate(session, username=username, password=password,
@@ -51,11 +65,16 @@ def sign_in(request: Request, session: SessionDep, services: ServicesDep,
         session.commit()  # keep the count of failed attempts
         return render_page(request, "pages/sign_in.html", {
             "title": "Sign in", "next": _safe_next(next) or "", "username": username,
+            "resume": resume, "expired": bool(resume),
             "problems": [{"text": refusal.message, "href": "#username"}]}, status_code=401)
+    kept = resume and keep_typed(session, services, user, next, _pairs(resume))
     session.commit()
     request.session.clear()  # a new session on sign-in, so an old cookie cannot be reused
     request.session["user_id"] = user.id
     flash(request, f"Signed in as {user.display_name}.")
+    if kept:
+        flash(request, "You had been signed out, so what you sent was not saved. Your text has "
+                       "been kept: check it and send it again.", success=False)
     return RedirectResponse(_safe_next(next) or "/", status_code=303)
 
 

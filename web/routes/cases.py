@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import defer
 from sqlmodel import func, select
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from ooc import service
@@ -14,6 +16,7 @@ from ooc.access import CASE_VIEWERS, log_view
 from ooc.audit import case_events
 from ooc.deadlines import list_open_deadlines
 from ooc.definitions import Option
+from ooc.drafts import find_draft, save_draft
 from ooc.errors import Conflict, NotFound, OocError
 from ooc.guards import age_on
 from ooc.models import Case, PanelMeeting, User
@@ -137,7 +140,8 @@ def _meeting_options(session, services: ServicesDep, chosen=None) -> list[Option
 
 
 def _action_page(request, session, services, user, case, transition, *, values=None,
-                 errors=None, problems=None, reason="", reason_code="", status_code=200):
+                 errors=None, problems=None, reason="", reason_code="", draft=None,
+                 status_code=200):
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     indicated = [definition.outcomes[c].label for c in definition.gravity.get(case.gravity_score,
                                                                                ())]
@@ -159,6 +163,9 @@ def _action_page(request, session, services, user, case, transition, *, values=N
         "indicated_outcomes": indicated,
         "record_sections": record.for_transition(transition),
         "rework": rework,
+        "draft": draft,
+        "can_save_draft": any(f.type == "text" for f in transition.fields)
+        or transition.reason != "none",
         "reason": reason,
         "reason_code": reason_code,
     }, user=user, status_code=status_code)
@@ -170,12 +177,16 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
     case = load_case(session, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     _, transition = service.find_transition(definition, case, trigger)
+    draft = find_draft(session, case_id=case.id, trigger=trigger, author=user.username)
+    typed = dict(draft.values) if draft else {}
+    reason, reason_code = typed.pop("reason", "") or "", typed.pop("reason_code", "") or ""
     # A field may be pre-filled from the address, e.g. ?meeting_id=3 from a meeting's agenda.
-    values = {f.name: request.query_params[f.name] for f in transition.fields
-              if request.query_params.get(f.name)} or None
+    values = typed or {f.name: request.query_params[f.name] for f in transition.fields
+                       if request.query_params.get(f.name)} or None
     log_view(session, user=user, case_id=case.id, view=f"action form: {trigger}",
              now=services.clock())
-    page = _action_page(request, session, services, user, case, transition, values=values)
+    page = _action_page(request, session, services, user, case, transition, values=values,
+                        reason=reason, reason_code=reason_code, draft=draft)
     session.commit()  # after rendering, as on the case page
     return page
 
@@ -193,6 +204,7 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
     reason = (form.get("reason") or "").strip() or None
     reason_code = form.get("reason_code") or None
     transition = None
+    shown: dict = {}
     try:
         # First, so that a form sent twice is recognised as such even though the case has
         # since moved to a state where this action no longer applies.
@@ -200,14 +212,24 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
         definition = services.registry.get(case.workflow_name, case.workflow_version)
         _, transition = service.find_transition(definition, case, trigger)
         data, shown = read_form(transition.fields, form)
+        if form.get("save_draft"):
+            save_draft(session, case=case, transition=transition, author=user,
+                       values={**shown, "reason": reason, "reason_code": reason_code},
+                       now=services.clock())
+            session.commit()
+            flash(request, "Your draft was saved. Only you can see it; it is removed once the "
+                           "action is done.")
+            return RedirectResponse(f"/cases/{case_id}/actions/{trigger}", status_code=303)
         service.fire(session, registry=services.registry, case_id=case.id, trigger=trigger,
                      actor=user, now=services.clock(), data=data, reason=reason,
                      reason_code=reason_code, expected_version=expected_version)
     except Conflict as conflict:
-        # Most often the same form sent twice: the first one was saved, this one is not.
+        # Most often the same form sent twice, or someone else acted first: nothing typed is
+        # lost. It is shown back beside what changed, and kept as a draft if the action can
+        # still be done.
         session.rollback()
-        flash(request, conflict.message, success=False)
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        return _conflict_page(request, session, services, user, case_id, trigger, form,
+                              conflict, expected_version, reason, reason_code)
     except OocError as refusal:
         session.rollback()
         if transition is None:  # not an action of this case now: an error page
@@ -220,3 +242,65 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
     session.commit()
     flash(request, f"Done: {transition.label.lower()}.")
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def _conflict_page(request, session, services, user, case_id, trigger, form, conflict,
+                   expected_version, reason, reason_code) -> Response:
+    case = load_case(session, case_id)
+    definition = services.registry.get(case.workflow_name, case.workflow_version)
+    record = build_record(session, registry=services.registry, case=case)
+    changes = sorted((e for s in record.sections for e in s.entries
+                      if expected_version is None or e.seq > expected_version),
+                     key=lambda e: e.seq)
+    fields = next((t.fields for t in definition.transitions if t.trigger == trigger), ())
+    data, shown = read_form(fields, form)
+    typed = [{"label": f.label, "value": data[f.name]} for f in fields
+             if f.type in ("text", "string") and data.get(f.name)]
+    if reason:
+        typed.append({"label": "Reason", "value": reason})
+    try:
+        _, transition = service.find_transition(definition, case, trigger)
+        save_draft(session, case=case, transition=transition, author=user,
+                   values={**shown, "reason": reason, "reason_code": reason_code},
+                   now=services.clock())
+        kept = transition
+    except OocError:
+        kept = None  # the action no longer applies: the text is shown, to copy what is needed
+    page = render_page(request, "pages/conflict.html", {
+        "title": "Someone else changed this case", "case": case, "message": conflict.message,
+        "changes": changes, "typed": typed, "kept": kept}, user=user, status_code=409)
+    session.commit()  # the draft
+    return page
+
+
+# --- a form sent after the session expired -----------------------------------------------------
+
+ACTION_PATH = re.compile(r"/cases/(\d{1,18})/actions/(\w{1,64})")
+NOT_TYPED = {"csrf_token", "expected_version", "save_draft"}
+
+
+def typed_pairs(path: str, form: FormData) -> list[tuple[str, str]] | None:
+    """What was typed into an action form, if `path` is one (to carry through signing in)."""
+    if not ACTION_PATH.fullmatch(path):
+        return None
+    return [(k, v) for k, v in form.multi_items() if k not in NOT_TYPED and isinstance(v, str)]
+
+
+def keep_typed(session, services, user: User, path: str, pairs: list[tuple[str, str]]) -> bool:
+    """Keep text typed before the session expired as the user's draft of that form."""
+    match = ACTION_PATH.fullmatch(path)
+    case = session.get(Case, int(match.group(1))) if match else None
+    if case is None:
+        return False
+    definition = services.registry.get(case.workflow_name, case.workflow_version)
+    try:
+        _, transition = service.find_transition(definition, case, match.group(2))
+        form = FormData(pairs)
+        _, shown = read_form(transition.fields, form)
+        save_draft(session, case=case, transition=transition, author=user,
+                   values={**shown, "reason": form.get("reason") or "",
+                           "reason_code": form.get("reason_code") or ""},
+                   now=services.clock())
+    except OocError:
+        return False
+    return True
