@@ -85,6 +85,7 @@ class Transition:
     section: str | None = None  # the part of the case record its event is shown in
     shows: tuple[str, ...] = ()  # the record's sections shown on its form: the work judged
     returns: str | None = None  # the trigger whose work it sends back for rework
+    confirm: bool = False  # cannot be undone: people check their answers before it is done
 
     @property
     def done(self) -> str:
@@ -543,7 +544,7 @@ class _Builder:
         seen: set[tuple[str, str]] = set()
         allowed = {"trigger", "label", "source", "dest", "roles", "guards", "fields", "records",
                    "clears", "assigns", "reason", "reason_codes", "done_label", "section",
-                   "shows", "returns"}
+                   "shows", "returns", "confirm"}
         for raw in self._get(self.raw, "transitions", list, "[[transitions]]", default=[],
                              required=True):
             trigger = self._get(raw, "trigger", str, "[[transitions]]", required=True)
@@ -601,6 +602,7 @@ class _Builder:
                 section=(self._section_names(raw, "section", sections, where) or (None,))[0],
                 shows=self._section_names(raw, "shows", sections, where),
                 returns=self._get(raw, "returns", str, where),
+                confirm=self._get(raw, "confirm", bool, where, default=False),
             ))
         triggers = {t.trigger for t in transitions}
         for t in transitions:

@@ -193,6 +193,19 @@ def _lookups(session: Session, events: list[AuditEvent], definition: Definition)
     return _Lookups(names=names, meetings=meetings)
 
 
+def describe_answers(session: Session, *, definition: Definition,
+                     fields: tuple[FormField, ...], data: dict[str, Any]) -> list[Row]:
+    """Answers not yet recorded, as the record will show them (for checking them first)."""
+    ids = sorted(v for f in fields if f.type == "meeting" and isinstance(v := data.get(f.name),
+                                                                              int))
+    meetings = {m.id: m for m in session.exec(select(PanelMeeting)
+                                              .where(PanelMeeting.id.in_(ids)))}
+    chairs = sorted({m.chair for m in meetings.values()})
+    names = dict(session.exec(select(User.username, User.display_name)
+                              .where(User.username.in_(chairs))).all())
+    return _rows(fields, data, definition, _Lookups(names, meetings))
+
+
 def build_record(session: Session, *, registry: WorkflowRegistry, case: Case,
                  events: list[AuditEvent] | None = None) -> CaseRecord:
     """The whole record of `case`, from its audit events, in its workflow's sections."""

@@ -243,12 +243,27 @@ def check_version(case: Case, expected_version: int | None) -> None:
             "what changed, then try again.")
 
 
-def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger: str,
-         actor: User, now: datetime, data: dict[str, Any] | None = None,
-         reason: str | None = None, reason_code: str | None = None,
-         expected_version: int | None = None,
-         calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> TransitionResult:
-    """Fire `trigger` on a case for `actor`, or raise a domain error saying exactly why not."""
+@dataclass(frozen=True)
+class Checked:
+    """A transition that passed every check: what firing it now would do."""
+
+    case: Case
+    definition: Definition
+    transition: Transition
+    role: str
+    from_state: str
+    to_state: str
+    form: dict[str, Any]
+    ctx: GuardContext
+
+
+def check_transition(session: Session, *, registry: WorkflowRegistry, case_id: int,
+                     trigger: str, actor: User, now: datetime,
+                     data: dict[str, Any] | None = None, reason: str | None = None,
+                     reason_code: str | None = None,
+                     expected_version: int | None = None) -> Checked:
+    """Every check `fire` makes, writing nothing: a domain error saying exactly why not, or
+    what the transition would do (for a page that asks the user to confirm first)."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound(f"There is no case {case_id}.")
@@ -271,6 +286,22 @@ def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger:
     failures = evaluate(_guard_names(definition, transition, to_state), ctx)
     if failures:
         raise GuardsFailed(f"{transition.label} cannot be done yet.", failures)
+    return Checked(case, definition, transition, role, from_state, to_state, form, ctx)
+
+
+def fire(session: Session, *, registry: WorkflowRegistry, case_id: int, trigger: str,
+         actor: User, now: datetime, data: dict[str, Any] | None = None,
+         reason: str | None = None, reason_code: str | None = None,
+         expected_version: int | None = None,
+         calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> TransitionResult:
+    """Fire `trigger` on a case for `actor`, or raise a domain error saying exactly why not."""
+    checked = check_transition(session, registry=registry, case_id=case_id, trigger=trigger,
+                               actor=actor, now=now, data=data, reason=reason,
+                               reason_code=reason_code, expected_version=expected_version)
+    case, definition, transition = checked.case, checked.definition, checked.transition
+    from_state, to_state, form, ctx = (checked.from_state, checked.to_state, checked.form,
+                                       checked.ctx)
+    role = checked.role
 
     stored_form = to_json(form)
     seq = case.version + 1

@@ -139,3 +139,50 @@ def test_returned_work_is_shown_marked_and_prefilled_for_rework(client, session,
     assert form.context["values"]["desistance"] == DESISTANCE
     assert form.context["values"]["risk_to_others"] == "low"
     assert DESISTANCE in form.text  # in the textarea, ready to be reworked
+
+
+def test_sign_off_is_checked_before_it_is_done_and_can_be_changed(client, session, registry,
+                                                                  users):
+    _, case = _case_with_work(session, registry, users, "awaiting_signoff")
+    token = sign_in(client, "manager")
+    form = {"csrf_token": token, "expected_version": str(case.version)}
+    check = client.post(f"/cases/{case.id}/actions/sign_off", data=form)
+    assert check.status_code == 200
+    assert "Check before you sign off the decision" in check.text
+    assert "This cannot be undone." in check.text
+    assert "Intervention" in check.text  # where the case goes next
+    assert RATIONALE in check.text  # the decision being signed off
+    session.expire_all()
+    assert case.state == "awaiting_signoff"  # nothing written yet
+
+    done = client.post(f"/cases/{case.id}/actions/sign_off", data={**form, "confirmed": "yes"})
+    assert "Done: sign off the decision." in done.text
+    session.expire_all()
+    assert case.state == "intervention"
+
+
+def test_a_withdrawal_shows_its_answers_and_they_can_be_changed(client, session, registry,
+                                                                users):
+    case = Walker(session, registry, users).create()
+    token = sign_in(client, "manager")
+    form = {"csrf_token": token, "expected_version": "1", "reason_code": "referred_in_error",
+            "reason": "Heron: the wrong child was referred."}
+    check = client.post(f"/cases/{case.id}/actions/withdraw", data=form)
+    assert "Check before you withdraw the case" in check.text
+    assert "Referred in error" in check.text and "Heron: the wrong child" in check.text
+    assert "Withdrawn" in check.text
+    back = client.post(f"/cases/{case.id}/actions/withdraw", data={**form, "change": "yes"})
+    assert back.context["reason"] == "Heron: the wrong child was referred."
+    assert back.context["reason_code"] == "referred_in_error"
+    session.expire_all()
+    assert case.state == "referred"
+
+
+def test_a_withdrawal_that_is_refused_is_not_offered_for_checking(client, session, registry,
+                                                                  users):
+    case = Walker(session, registry, users).create()
+    token = sign_in(client, "manager")
+    refused = client.post(f"/cases/{case.id}/actions/withdraw",
+                          data={"csrf_token": token, "expected_version": "1"})
+    assert refused.status_code == 422
+    assert "Give a reason to withdraw the case." in refused.text

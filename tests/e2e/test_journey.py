@@ -150,6 +150,14 @@ class Journey:
         if fill:
             fill(page)
         sent = submit(page, label)
+        heading = page.locator("h1").inner_text().strip()
+        if sent == 200 and heading.startswith("Check before you"):
+            # An action that cannot be undone: check the answers and where the case goes.
+            check_accessibility(page, f"check your answers before '{label}'")
+            assert "This cannot be undone." in main_text(page)
+            if state:
+                assert f"The case will then be\t{state}" in main_text(page), main_text(page)
+            sent = submit(page, f"Confirm: {label[0].lower()}{label[1:]}")
         assert sent == 200 and path_of(page) == self.case_path, (
             f"'{label}' was not accepted ({sent}, {page.url}): "
             f"{error_summary(page) or main_text(page)[:400]!r}")

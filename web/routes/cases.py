@@ -20,7 +20,14 @@ from ooc.drafts import find_draft, save_draft
 from ooc.errors import Conflict, NotFound, OocError
 from ooc.guards import age_on
 from ooc.models import Case, PanelMeeting, User
-from ooc.record import CaseRecord, build_record, returned_cases, uk_time
+from ooc.record import (
+    CaseRecord,
+    Row,
+    build_record,
+    describe_answers,
+    returned_cases,
+    uk_time,
+)
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import form_values, problems_of, read_form
 from web.pages import check_csrf, flash, render_page
@@ -220,6 +227,17 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
             flash(request, "Your draft was saved. Only you can see it; it is removed once the "
                            "action is done.")
             return RedirectResponse(f"/cases/{case_id}/actions/{trigger}", status_code=303)
+        if form.get("change"):  # back from checking the answers, to change them
+            return _action_page(request, session, services, user, case, transition,
+                                values=shown, reason=reason or "",
+                                reason_code=reason_code or "")
+        if transition.confirm and not form.get("confirmed"):
+            checked = service.check_transition(
+                session, registry=services.registry, case_id=case.id, trigger=trigger,
+                actor=user, now=services.clock(), data=data, reason=reason,
+                reason_code=reason_code, expected_version=expected_version)
+            return _confirm_page(request, session, services, user, checked, form, reason,
+                                 reason_code)
         service.fire(session, registry=services.registry, case_id=case.id, trigger=trigger,
                      actor=user, now=services.clock(), data=data, reason=reason,
                      reason_code=reason_code, expected_version=expected_version)
@@ -242,6 +260,27 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
     session.commit()
     flash(request, f"Done: {transition.label.lower()}.")
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def _confirm_page(request, session, services, user, checked: service.Checked, form, reason,
+                  reason_code) -> Response:
+    """Check your answers before an action that cannot be undone."""
+    transition, definition = checked.transition, checked.definition
+    answers = describe_answers(session, definition=definition, fields=transition.fields,
+                               data=checked.form)
+    if reason_code:
+        answers.append(Row("Reason", reason_code.replace("_", " ").capitalize()))
+    if reason:
+        answers.append(Row("Explanation" if reason_code else "Reason", reason, long=True))
+    record = build_record(session, registry=services.registry, case=checked.case)
+    return render_page(request, "pages/confirm.html", {
+        "title": f"Check before you {transition.label[0].lower()}{transition.label[1:]}",
+        "case": checked.case, "transition": transition, "answers": answers,
+        "next_state": definition.states[checked.to_state].label,
+        "record_sections": record.for_transition(transition),
+        "carried": [(k, v) for k, v in form.multi_items()
+                    if k not in ("csrf_token", "confirmed", "change") and isinstance(v, str)],
+    }, user=user)
 
 
 def _conflict_page(request, session, services, user, case_id, trigger, form, conflict,
