@@ -85,3 +85,15 @@ def calendar_rows(calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> list[dict
         rows.append({"day": day, "working": working, "working_days_to": count})
         day += timedelta(days=1)
     return rows
+
+
+def uk_date(day: date | None) -> str:
+    """A date as GOV.UK writes it: 5 March 2026."""
+    return f"{day.day} {day:%B %Y}" if day else "Not given"
+
+
+def uk_time(at: datetime) -> str:
+    """An instant as a UK local date and time: 5 March 2026 at 2:05pm."""
+    local = to_utc(at).astimezone(LONDON)
+    hour = local.hour % 12 or 12
+    return f"{uk_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from ooc.calendar import local_date, quarter_of, to_utc
+from ooc.calendar import local_date, quarter_of, to_utc, uk_date
 from ooc.errors import OocError
 from ooc.figures import FIGURE_IDS, FiguresConfig, Period, Target, compute_figures
 from ooc.figures.present import rag
@@ -49,19 +49,19 @@ def rating(action: PlanAction, today: date, percentage: int | None) -> tuple[str
         return colour, (f"{action.figure_id} is {percentage}% (green from {action.green:g}%, "
                         f"amber from {action.amber:g}%)")
     if action.completed_on:
-        return "green", f"completed on {action.completed_on:%d %B %Y}"
+        return "green", f"completed on {uk_date(action.completed_on)}"
     if action.manual_rag:
         return action.manual_rag, "set by hand"
     if action.revised_due is None and today > action.original_due:
-        return "red", f"past its due date ({action.original_due:%d %B %Y})"
+        return "red", f"past its due date ({uk_date(action.original_due)})"
     if action.revised_due is not None and today > action.revised_due:
-        return "red", f"past its revised due date ({action.revised_due:%d %B %Y})"
+        return "red", f"past its revised due date ({uk_date(action.revised_due)})"
     return "amber", "in progress"
 
 
-def refresh_ratings(session: Session, *, registry: WorkflowRegistry, config: FiguresConfig,
-                    now: datetime) -> list[PlanRagChange]:
-    """Rate every action again; each change is recorded with its date and reason."""
+def current_ratings(session: Session, *, registry: WorkflowRegistry, config: FiguresConfig,
+                    now: datetime) -> dict[int, tuple[str, str]]:
+    """Every action's rating as of `now`, and why (read only: nothing is recorded)."""
     today = local_date(now)
     actions = list(session.exec(select(PlanAction).order_by(PlanAction.id)))
     percentages: dict[str, int | None] = {}
@@ -70,10 +70,17 @@ def refresh_ratings(session: Session, *, registry: WorkflowRegistry, config: Fig
         figures = compute_figures(session, registry=registry, config=config,
                                   period=Period.of(first, last), side_by_side=True)
         percentages = {i: f.value.percentage if f.value else None for i, f in figures.items()}
+    return {a.id: rating(a, today, percentages.get(a.figure_id or "")) for a in actions}
+
+
+def refresh_ratings(session: Session, *, registry: WorkflowRegistry, config: FiguresConfig,
+                    now: datetime) -> list[PlanRagChange]:
+    """Rate every action again; each change is recorded with its date and reason."""
+    ratings = current_ratings(session, registry=registry, config=config, now=now)
     rated_before = set(session.exec(select(PlanRagChange.action_id).distinct()))
     changes = []
-    for action in actions:
-        colour, reason = rating(action, today, percentages.get(action.figure_id or ""))
+    for action in session.exec(select(PlanAction).order_by(PlanAction.id)):
+        colour, reason = ratings[action.id]
         if colour != action.rag or action.id not in rated_before:
             changes.append(PlanRagChange(action_id=action.id, at=to_utc(now),
                                          from_rag=action.rag if action.id in rated_before

@@ -19,24 +19,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from ooc.audit import CREATE, case_events
-from ooc.calendar import LONDON, to_utc
+from ooc.calendar import uk_date, uk_time
 from ooc.definitions import Definition, FormField, Transition
 from ooc.machine import WorkflowRegistry
 from ooc.models import TRACK_COLUMNS, AuditEvent, Case, PanelMeeting, User
-
-NOT_GIVEN = "Not given"
-
-
-def uk_date(day: date | None) -> str:
-    """A date as GOV.UK writes it: 5 March 2026."""
-    return f"{day.day} {day:%B %Y}" if day else NOT_GIVEN
-
-
-def uk_time(at: datetime) -> str:
-    """An instant as a UK local date and time: 5 March 2026 at 2:05pm."""
-    local = to_utc(at).astimezone(LONDON)
-    hour = local.hour % 12 or 12
-    return f"{uk_date(local.date())} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
 
 
 @dataclass(frozen=True)

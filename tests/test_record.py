@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime
 
+from ooc.calendar import uk_time
 from ooc.machine import WorkflowRegistry
-from ooc.record import build_record, returned_cases, uk_time
+from ooc.record import build_record, returned_cases
 from tests.support import WORKFLOWS, Walker, assessment, completion
 
 

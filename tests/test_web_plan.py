@@ -7,9 +7,9 @@ from sqlmodel import select
 from ooc.models import PlanAction, PlanNote
 from tests.web_support import csrf_token, sign_in
 
-ACTION = {"title": "Track T2 weekly", "owner": "Panel chair", "original_due": "2026-02-27",
-          "revised_due": "", "completed_on": "", "figure_id": "", "green": "", "amber": "",
-          "manual_rag": "", "note": "Tracker drafted"}
+ACTION = {"title": "Track T2 weekly", "owner": "Panel chair", "original_due-day": "27",
+          "original_due-month": "2", "original_due-year": "2026", "figure_id": "", "green": "",
+          "amber": "", "manual_rag": "", "note": "Tracker drafted"}
 
 
 def add_objective(client) -> None:
@@ -40,7 +40,7 @@ def test_bad_dates_and_thresholds_are_named_and_nothing_is_saved(client, session
     sign_in(client, "manager")
     add_objective(client)
     form = "/plan/objectives/1/actions/new"
-    refused = client.post(form, data={**ACTION, "original_due": "31/02/2026", "green": "ninety",
+    refused = client.post(form, data={**ACTION, "original_due-day": "31", "green": "ninety",
                                       "csrf_token": csrf_token(client, form)})
     assert refused.status_code == 422
     assert 'href="#original_due"' in refused.text and 'href="#green"' in refused.text
@@ -49,3 +49,42 @@ def test_bad_dates_and_thresholds_are_named_and_nothing_is_saved(client, session
     assert linked.status_code == 422
     assert "A linked figure needs both a green and an amber threshold." in linked.text
     assert session.exec(select(PlanAction)).all() == []
+
+
+def test_reading_the_plan_writes_nothing_and_shows_todays_ratings(client, session, clock):
+    from datetime import timedelta
+
+    from ooc.models import PlanRagChange
+
+    sign_in(client, "manager")
+    add_objective(client)
+    form = "/plan/objectives/1/actions/new"
+    client.post(form, data={**ACTION, "original_due-day": "4", "original_due-month": "3",
+                            "csrf_token": csrf_token(client, form)})
+    assert session.exec(select(PlanAction)).one().rag == "amber"  # due 4 March, now 2 March
+    recorded = len(session.exec(select(PlanRagChange)).all())
+    clock[0] += timedelta(days=5)  # now past its due date
+
+    page = client.get("/plan")
+    at_risk = next(g for g in page.context["groups"] if g["rag"] == "red")
+    assert [row["action"].title for row in at_risk["actions"]] == ["Track T2 weekly"]
+    assert "past its due date (4 March 2026)" in page.text
+    assert "last recorded as amber" in page.text and page.context["unrecorded"] == 1
+    session.expire_all()
+    assert len(session.exec(select(PlanRagChange)).all()) == recorded  # a GET writes nothing
+    assert session.exec(select(PlanAction)).one().rag == "amber"
+
+    client.post("/plan/ratings", data={"csrf_token": csrf_token(client, "/plan")})
+    session.expire_all()
+    assert session.exec(select(PlanAction)).one().rag == "red"
+    assert len(session.exec(select(PlanRagChange)).all()) == recorded + 1
+
+
+def test_plan_dates_are_gov_uk_date_inputs(client, session):
+    sign_in(client, "manager")
+    add_objective(client)
+    form = "/plan/objectives/1/actions/new"
+    client.post(form, data={**ACTION, "csrf_token": csrf_token(client, form)})
+    page = client.get("/plan/actions/1")
+    assert page.context["values"]["original_due"] == {"day": "27", "month": "2", "year": "2026"}
+    assert 'name="original_due-day"' in page.text and 'value="27"' in page.text

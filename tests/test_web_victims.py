@@ -71,15 +71,15 @@ def test_victims_awaiting_work_and_to_be_told_are_listed_with_due_dates(
     assert order == sorted(order)
     assert "TEST/DECLINED" not in awaiting  # the RJ decision is made
     first = row(awaiting, "TEST/DECIDED")
-    assert "Views recorded" in first and "12 Mar 2026" in first
+    assert "Views recorded" in first and "12 March 2026" in first
     assert tag("overdue by 1 working day", "red").search(first)
     second = row(awaiting, "TEST/WAITING")
-    assert "Awaiting contact" in second and "Panel decision: 16 Mar 2026" in second
+    assert "Awaiting contact" in second and "Panel decision: 16 March 2026" in second
     assert tag("1 working day left", "yellow").search(second)
     assert f'href="/cases/{waiting.id}"' in second
     third = row(awaiting, "TEST/OPTED-OUT")
     assert "Opted out: asked not to be contacted" in third
-    assert "Panel decision: 23 Mar 2026" in third and "6 working days left" in third
+    assert "Panel decision: 23 March 2026" in third and "6 working days left" in third
     assert f'href="/cases/{opted_out.id}"' in third
 
     to_inform = section(page, TO_INFORM)
@@ -88,7 +88,7 @@ def test_victims_awaiting_work_and_to_be_told_are_listed_with_due_dates(
     told = row(to_inform, "TEST/DECLINED")
     assert "Restorative justice declined or not offered" in told
     assert "Community resolution" in told and "Can be contacted" in told
-    assert "12 Mar 2026" in told and tag("overdue by 1 working day", "red").search(told)
+    assert "12 March 2026" in told and tag("overdue by 1 working day", "red").search(told)
     assert f'href="/cases/{declined.id}"' in told
 
 

@@ -3,6 +3,7 @@ GOV.UK error messages on the right fields."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -14,7 +15,15 @@ from ooc.errors import GuardsFailed, InvalidForm, OocError
 CONTROL_FIELDS = {"csrf_token", "expected_version", "reason", "reason_code"}
 
 
-def _date_value(form: FormData, name: str) -> tuple[str | None, dict[str, str]]:
+def date_parts(day: date | None) -> dict[str, str]:
+    """A date as the boxes of a GOV.UK date input show it."""
+    if day is None:
+        return {}
+    return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+
+
+def date_from_parts(form: FormData, name: str) -> tuple[str | None, dict[str, str]]:
+    """A GOV.UK date input's boxes as a year-month-day text (checked later), and the boxes."""
     parts = {part: (form.get(f"{name}-{part}") or "").strip() for part in ("day", "month", "year")}
     if not any(parts.values()):
         return None, parts
@@ -30,7 +39,7 @@ def read_form(fields: tuple[FormField, ...], form: FormData) -> tuple[dict[str, 
     shown: dict[str, Any] = {}
     for field in fields:
         if field.type == "date":
-            value, shown[field.name] = _date_value(form, field.name)
+            value, shown[field.name] = date_from_parts(form, field.name)
         else:
             value = form.get(field.name)
             shown[field.name] = value
@@ -47,8 +56,7 @@ def form_values(fields: tuple[FormField, ...], data: dict[str, Any]) -> dict[str
         if value is None:
             continue
         if field.type == "date":
-            year, month, day = str(value).split("-")
-            shown[field.name] = {"day": str(int(day)), "month": str(int(month)), "year": year}
+            shown[field.name] = date_parts(date.fromisoformat(str(value)))
         elif field.type == "bool":
             shown[field.name] = "yes" if value else "no"
         else:

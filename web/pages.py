@@ -11,8 +11,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from starlette.responses import HTMLResponse
 
+from ooc.calendar import uk_date, uk_time
 from ooc.models import User
-from ooc.record import uk_date, uk_time
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from ooc import service
 from ooc.access import CASE_VIEWERS, log_view
 from ooc.audit import case_events
+from ooc.calendar import uk_time
 from ooc.deadlines import list_open_deadlines
 from ooc.definitions import Option
 from ooc.drafts import find_draft, save_draft
@@ -26,7 +27,6 @@ from ooc.record import (
     build_record,
     describe_answers,
     returned_cases,
-    uk_time,
 )
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import form_values, problems_of, read_form

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import select
@@ -15,6 +15,7 @@ from ooc.errors import NotFound, OocError
 from ooc.figures import FIGURE_IDS, FiguresConfig
 from ooc.models import PlanAction, PlanNote, PlanObjective, User
 from web.deps import ServicesDep, SessionDep, require_roles
+from web.forms import date_from_parts, date_parts
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -33,19 +34,36 @@ def _refresh(session, services) -> None:
 @router.get("/plan")
 def plan_page(request: Request, session: SessionDep, services: ServicesDep,
               user: PlanReader) -> Response:
-    _refresh(session, services)
-    session.commit()
+    # Worked out as of now for reading; recorded only when someone saves (a GET writes nothing).
+    ratings = plan.current_ratings(session, registry=services.registry,
+                                   config=FiguresConfig.load(services.settings.workflows_dir),
+                                   now=services.clock())
     objectives = session.exec(select(PlanObjective).order_by(PlanObjective.id)).all()
     actions = session.exec(select(PlanAction).order_by(PlanAction.original_due,
                                                        PlanAction.id)).all()
     titles = {o.id: o.title for o in objectives}
     groups = [{"rag": rag, "heading": heading,
                "actions": [{"action": a, "objective": titles[a.objective_id],
-                            "status": plan.latest_note(session, a)}
-                           for a in actions if a.rag == rag]} for rag, heading in GROUPS]
+                            "status": plan.latest_note(session, a),
+                            "reason": ratings[a.id][1],
+                            "recorded": a.rag if a.rag != rag else None}
+                           for a in actions if ratings[a.id][0] == rag]}
+              for rag, heading in GROUPS]
+    unrecorded = sum(1 for a in actions if ratings[a.id][0] != a.rag)
     return render_page(request, "pages/plan.html", {
         "title": "Improvement plan", "groups": groups, "objectives": objectives,
+        "unrecorded": unrecorded,
         "can_edit": bool({"manager", "admin"} & set(user.roles))}, user=user)
+
+
+@router.post("/plan/ratings")
+async def record_ratings(request: Request, session: SessionDep, services: ServicesDep,
+                         user: PlanEditor) -> Response:
+    check_csrf(request, (await request.form()).get("csrf_token"))
+    _refresh(session, services)
+    session.commit()
+    flash(request, "Today's ratings are recorded.")
+    return RedirectResponse("/plan", status_code=303)
 
 
 @router.post("/plan/objectives")
@@ -70,16 +88,18 @@ DATES = {"original_due": "original due date", "revised_due": "revised due date",
          "completed_on": "completion date"}
 
 
-def read_action_form(form) -> tuple[plan.ActionFields, dict[str, str], dict[str, str]]:
+def read_action_form(form) -> tuple[plan.ActionFields, dict[str, Any], dict[str, str]]:
     """The action's fields, what was typed (to show again), and the fields that could not be
     read (dates, numbers), each with its message."""
-    values = {name: (form.get(name) or "").strip() for name in FIELDS}
+    values: dict[str, Any] = {name: (form.get(name) or "").strip() for name in FIELDS
+                              if name not in DATES}
     errors, typed = {}, {}
     for name, label in DATES.items():
+        text, values[name] = date_from_parts(form, name)
         try:
-            typed[name] = date.fromisoformat(values[name]) if values[name] else None
+            typed[name] = date.fromisoformat(text) if text else None
         except ValueError:
-            errors[name] = f"Enter the {label} as a date like 2026-09-30"
+            errors[name] = f"The {label} must be a real date, for example 30 9 2026"
             typed[name] = None
     for name in ("green", "amber"):
         try:
@@ -112,7 +132,8 @@ def _action_page(request, session, user, objective, action=None, *, values=None,
     if values is None and action is not None:
         values = {name: "" if getattr(action, name) is None else
                   (f"{getattr(action, name):g}" if name in ("green", "amber")
-                   else str(getattr(action, name))) for name in FIELDS}
+                   else str(getattr(action, name))) for name in FIELDS if name not in DATES}
+        values.update({name: date_parts(getattr(action, name)) for name in DATES})
     notes = (session.exec(select(PlanNote).where(PlanNote.action_id == action.id)
                           .order_by(PlanNote.at.desc(), PlanNote.id.desc())).all()
              if action else [])
@@ -120,6 +141,8 @@ def _action_page(request, session, user, objective, action=None, *, values=None,
         "title": f"Change the action: {action.title}" if action else "Add an action",
         "objective": objective, "action": action, "values": values or {},
         "errors": errors or {}, "problems": problems, "notes": notes,
+        "authors": dict(session.exec(select(User.username, User.display_name).where(
+            User.username.in_(sorted({n.author for n in notes})))).all()),
         "figure_items": [{"value": "", "text": "Not linked to a figure"}]
         + [{"value": i, "text": i, "selected": (values or {}).get("figure_id") == i}
            for i in FIGURE_IDS]}, user=user, status_code=status_code)
