@@ -612,6 +612,23 @@ def plan_import(
         typer.echo(f"Imported {count} action{'s' if count != 1 else ''} from {file}.")
 
 
+@plan_app.command("rate")
+def plan_rate() -> None:
+    """Record today's RAG rating of every action (each change is kept); run it daily, for
+    example from cron, so that ratings that move with the date are recorded on the day."""
+    from ooc.db import unit_of_work
+    from ooc.figures import FiguresConfig
+    from ooc.plan import refresh_ratings
+
+    with reporting_errors():
+        with unit_of_work(_engine()) as session:
+            changes = refresh_ratings(session, registry=_registry(),
+                                      config=FiguresConfig.load(_settings().workflows_dir),
+                                      now=datetime.now(UTC))
+        typer.echo(f"Recorded {len(changes)} change{'s' if len(changes) != 1 else ''} of "
+                   "rating.")
+
+
 @plan_app.command("export")
 def plan_export(
     out: Annotated[Path | None, typer.Option(help="A .csv or .xlsx file (default: CSV on "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlmodel import select
 
 from ooc.models import PlanAction, PlanNote
@@ -88,3 +90,28 @@ def test_plan_dates_are_gov_uk_date_inputs(client, session):
     page = client.get("/plan/actions/1")
     assert page.context["values"]["original_due"] == {"day": "27", "month": "2", "year": "2026"}
     assert 'name="original_due-day"' in page.text and 'value="27"' in page.text
+
+
+def test_the_daily_rating_command_records_what_the_date_changed(engine, session, monkeypatch):
+    from datetime import date
+
+    from typer.testing import CliRunner
+
+    from ooc.cli import app
+    from ooc.models import PlanObjective, PlanRagChange
+
+    monkeypatch.setenv("OOC_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    objective = PlanObjective(title="Present cases on time", recommendation="",
+                              created_at=datetime(2026, 1, 5, tzinfo=UTC))
+    session.add(objective)
+    session.flush()
+    session.add(PlanAction(objective_id=objective.id, title="Track T2", owner="Chair",
+                           original_due=date(2026, 1, 30), rag="amber",
+                           created_at=datetime(2026, 1, 5, tzinfo=UTC)))
+    session.commit()
+    result = CliRunner().invoke(app, ["plan", "rate"])
+    assert result.exit_code == 0, result.output
+    assert "Recorded 1 change of rating." in result.output
+    session.expire_all()
+    assert session.exec(select(PlanAction)).one().rag == "red"  # past 30 January 2026
+    assert [c.to_rag for c in session.exec(select(PlanRagChange))] == ["red"]
