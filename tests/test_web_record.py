@@ -3,6 +3,9 @@ someone decides shows them the work they are deciding on, including returned wor
 
 from __future__ import annotations
 
+from sqlmodel import select
+
+from ooc.models import AccessLog
 from ooc.quality import draw_sample
 from tests.support import NOW, Walker, assessment, completion, decision
 from tests.web_support import sign_in
@@ -186,3 +189,19 @@ def test_a_withdrawal_that_is_refused_is_not_offered_for_checking(client, sessio
                           data={"csrf_token": token, "expected_version": "1"})
     assert refused.status_code == 422
     assert "Give a reason to withdraw the case." in refused.text
+
+
+def test_the_printable_record_has_every_version_open_and_no_navigation(client, session,
+                                                                        registry, users):
+    walker, case = _case_with_work(session, registry, users, "awaiting_countersignature")
+    walker.fire(case, "return_assessment", "manager", {"comments": COMMENTS})
+    walker.fire(case, "submit_assessment", "case_manager", assessment(desistance="Rewritten."))
+    sign_in(client, "manager2")
+    page = client.get(f"/cases/{case.id}/print")
+    assert page.status_code == 200
+    assert "Earlier version: Assessment submitted" in page.text
+    assert DESISTANCE in page.text and "Rewritten." in page.text and COMMENTS in page.text
+    assert "Manager queues" not in page.text and "Sign out" not in page.text  # no navigation
+    assert "/static/print.js" in page.text
+    views = session.exec(select(AccessLog.view).where(AccessLog.case_id == case.id)).all()
+    assert views == ["printed record"]

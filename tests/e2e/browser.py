@@ -228,6 +228,21 @@ def tab_to(page: Page, matches, *, backwards: bool = False, limit: int = 80) -> 
                          + ", ".join(stops))
 
 
+# --- reflow ---------------------------------------------------------------------------------
+
+REFLOW_WIDTH = 320  # CSS pixels: 1280 at 400% zoom (WCAG 2.2, 1.4.10 Reflow)
+
+
+def sideways_overflow(page: Page) -> int:
+    """How many pixels the page scrolls sideways at 320 CSS pixels wide (0: it reflows)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": REFLOW_WIDTH, "height": 800})
+    try:
+        return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    finally:
+        page.set_viewport_size(size)
+
+
 # --- crawling -------------------------------------------------------------------------------
 
 SKIPPED_PREFIXES = ("/static/", "/assets/", "/api/", "/sign-out")
@@ -248,6 +263,7 @@ class Visit:
     final_path: str = ""
     violations: list[dict] = field(default_factory=list)
     download: bool = False
+    overflow: int = 0  # how far the page scrolls sideways at 320 CSS pixels (WCAG reflow)
 
 
 @dataclass
@@ -295,6 +311,7 @@ class Crawl:
         content_type = (response.headers.get("content-type", "") if response else "")
         if check and "text/html" in content_type:
             visit.violations = accessibility_violations(self.page)
+            visit.overflow = sideways_overflow(self.page)
         self.visits.append(visit)
         return visit
 

@@ -1,4 +1,5 @@
-"""axe-core on every page each role can reach, with no serious or critical WCAG 2.2 AA violation.
+"""axe-core on every page each role can reach, with no serious or critical WCAG 2.2 AA violation,
+and no page scrolling sideways at 320 CSS pixels (reflow at 400% zoom).
 
 The pages are found, not listed: from each role's start pages the test follows every link on
 the site (navigation, lists, case pages and their action buttons), checking each page as it
@@ -16,6 +17,7 @@ import pytest
 
 from ooc.access import CASE_VIEWERS
 from tests.e2e.browser import (
+    REFLOW_WIDTH,
     Crawl,
     accessibility_violations,
     check_accessibility,
@@ -121,6 +123,9 @@ def test_every_page_a_role_can_reach_is_accessible(new_page, live_server, role):
             problems.append(f"{visit.path}: {kind}, answered {visit.status} "
                             f"(from {visit.found_on})")
         problems.extend(describe_violations(visit.path, visit.violations))
+        if visit.overflow > 0:
+            problems.append(f"{visit.path}: scrolls sideways by {visit.overflow} px at "
+                            f"{REFLOW_WIDTH} px wide (WCAG 2.2 reflow)")
     visited = {p for v in crawl.visits if v.status < 400
                for p in (urlsplit(v.path).path, v.final_path)}
     for path in required:

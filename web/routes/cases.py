@@ -112,6 +112,24 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
     return response
 
 
+@router.get("/cases/{case_id}/print")
+def case_print(request: Request, case_id: int, session: SessionDep, services: ServicesDep,
+               user: CaseViewer) -> Response:
+    """The whole record on one page to print: no navigation, every earlier version open."""
+    now = services.clock()
+    case = load_case(session, case_id)
+    definition = services.registry.get(case.workflow_name, case.workflow_version)
+    log_view(session, user=user, case_id=case.id, view="printed record", now=now)
+    page = render_page(request, "pages/case_print.html", {
+        "title": f"Case record: {case.child_name}", "case": case, "print_view": True,
+        "printed_at": now, "main_state": definition.states[case.state].label,
+        "victim_state": definition.states[case.victim_state].label,
+        "case_manager": _display_name(session, case.case_manager),
+        "record": build_record(session, registry=services.registry, case=case)}, user=user)
+    session.commit()  # the access log, after rendering
+    return page
+
+
 def _display_name(session, username: str | None) -> str | None:
     user = session.exec(select(User).where(User.username == username)).first() if username \
         else None
