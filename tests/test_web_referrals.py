@@ -197,3 +197,31 @@ def test_an_upload_without_the_csrf_token_is_refused(client, session):
     assert response.status_code == 400
     assert "without a valid security token" in response.text
     assert references(session) == []
+
+
+def test_a_referral_is_confirmed_with_what_happens_next_for_its_referrer_only(client, session):
+    from tests.support import referral
+
+    token = sign_in(client, "police")
+    values = referral(police_reference="TEST/CONFIRM", referral_date="2026-03-02",
+                      date_of_birth="", offence_date="", looked_after="no", admission="yes",
+                      has_victim="no", victim_opted_out="")
+    form = {k: v for k, v in values.items() if v != ""}
+    for name, day in (("date_of_birth", "2011-06-15"), ("offence_date", "2026-02-20"),
+                      ("referral_date", "2026-03-02")):
+        year, month, dd = day.split("-")
+        form.update({f"{name}-day": dd, f"{name}-month": month, f"{name}-year": year})
+    form.pop("referral_date", None)
+    sent = client.post("/referrals/new", data={**form, "csrf_token": token},
+                       follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    confirmed = client.get(sent.headers["location"])
+    assert confirmed.status_code == 200
+    assert "Referral received" in confirmed.text and "TEST/CONFIRM" in confirmed.text
+    assert "Assessment submitted: by 16 March 2026" in text_of(confirmed.text)
+    assert 'href="/referrals/mine"' in confirmed.text
+    assert 'href="/cases/' not in confirmed.text  # police do not open the YJS record
+
+    client.cookies.clear()
+    sign_in(client, "case_manager")
+    assert client.get(sent.headers["location"]).status_code == 404  # not theirs to confirm

@@ -11,12 +11,13 @@ from starlette.responses import RedirectResponse, Response
 
 from ooc import service
 from ooc.access import CASE_VIEWERS
-from ooc.errors import OocError
+from ooc.deadlines import list_open_deadlines
+from ooc.errors import NotFound, OocError
 from ooc.imports import column_guide, import_referrals, template_csv
-from ooc.models import User
+from ooc.models import Case, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of, read_form
-from web.pages import check_csrf, flash, render_page
+from web.pages import check_csrf, render_page
 
 router = APIRouter()
 Referrer = Annotated[User, Depends(require_roles("police", "case_manager"))]
@@ -58,9 +59,24 @@ async def make_referral(request: Request, session: SessionDep, services: Service
         return _page(request, services, user, values=shown, errors=errors, problems=problems,
                      status_code=422)
     session.commit()
-    flash(request, f"Referral {case.police_reference} received for {case.child_name}.")
-    target = f"/cases/{case.id}" if "case_manager" in user.roles else "/referrals/new"
-    return RedirectResponse(target, status_code=303)
+    # Only the person who made it sees its confirmation (the page names the child).
+    request.session["referred"] = case.id
+    return RedirectResponse(f"/referrals/{case.id}/received", status_code=303)
+
+
+@router.get("/referrals/{case_id}/received")
+def referral_received(request: Request, case_id: int, session: SessionDep,
+                      services: ServicesDep, user: Referrer) -> Response:
+    """The confirmation after a referral: its reference and what happens next."""
+    case = session.get(Case, case_id)
+    if case is None or request.session.get("referred") != case_id:
+        raise NotFound("There is no referral of yours to confirm here. Your referrals are "
+                       "listed under My referrals.")
+    deadlines = list_open_deadlines(session, registry=services.registry,
+                                    now=services.clock(), case_id=case.id)
+    return render_page(request, "pages/referral_received.html", {
+        "title": "Referral received", "case": case, "deadlines": deadlines,
+        "can_open_case": bool(set(CASE_VIEWERS) & set(user.roles))}, user=user)
 
 
 # --- uploading a CSV file ---------------------------------------------------------------------
