@@ -40,6 +40,10 @@ class FormField:
     minimum: int | None = None
     maximum: int | None = None
     options_from: str | None = None  # the table a choice's options come from, if any
+    # Asked only when another field of the form has one of these answers ("yes"/"no" for a
+    # yes-or-no question); otherwise not shown and not recorded.
+    revealed_by: str | None = None
+    revealed_when: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -474,7 +478,7 @@ class _Builder:
     def _fields(self, raw: Any, where: str) -> tuple[FormField, ...]:
         fields: list[FormField] = []
         allowed = {"name", "label", "type", "required", "hint", "options", "options_from",
-                   "min", "max"}
+                   "min", "max", "shown_when"}
         for item in raw or []:
             name = item.get("name", "?")
             here = f"{where} field '{name}'"
@@ -511,8 +515,36 @@ class _Builder:
                 minimum=self._get(item, "min", int, here),
                 maximum=self._get(item, "max", int, here),
                 options_from=item.get("options_from") if kind == "choice" else None,
+                **self._shown_when(item, here, fields),
             ))
         return tuple(fields)
+
+    def _shown_when(self, item: dict, where: str, earlier: list[FormField]) -> dict[str, Any]:
+        """`shown_when = { field = "...", is = [...] }`: a question asked only after a given
+        answer to an earlier one (a GOV.UK conditional reveal)."""
+        raw = self._get(item, "shown_when", dict, where)
+        if raw is None:
+            return {}
+        self._unknown_keys(raw, {"field", "is"}, f"{where} shown_when")
+        name = self._get(raw, "field", str, f"{where} shown_when", required=True)
+        answers = self._get(raw, "is", list, f"{where} shown_when", default=[], required=True)
+        controller = next((f for f in earlier if f.name == name), None)
+        if controller is None or controller.type not in ("bool", "choice"):
+            self.problems.add(f"{where}: shown_when names '{name}', which should be a yes-or-no "
+                              "or choice field listed before it.")
+            return {}
+        if controller.type == "choice" and len(controller.options) > 8:
+            self.problems.add(f"{where}: shown_when names '{name}', whose options are a list "
+                              "to choose from, not radios; only radios can reveal a question.")
+        if controller.type == "bool":
+            values = tuple("yes" if a else "no" for a in answers if isinstance(a, bool))
+        else:
+            values = tuple(a for a in answers if a in {o.value for o in controller.options})
+        if not answers or len(values) != len(answers):
+            kinds = "true or false" if controller.type == "bool" else "its options"
+            self.problems.add(f"{where}: shown_when 'is' should list answers of '{name}' "
+                              f"({kinds}).")
+        return {"revealed_by": name, "revealed_when": values}
 
     def _sections(self) -> tuple[Option, ...]:
         raw = self._get(self.raw, "record", dict, "[record]", default={})

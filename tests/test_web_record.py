@@ -205,3 +205,35 @@ def test_the_printable_record_has_every_version_open_and_no_navigation(client, s
     assert "/static/print.js" in page.text
     views = session.exec(select(AccessLog.view).where(AccessLog.case_id == case.id)).all()
     assert views == ["printed record"]
+
+
+def test_consent_and_conditions_are_asked_only_under_a_youth_conditional_caution(
+        client, session, registry, users):
+    walker, case = _case_with_work(session, registry, users, "ready_for_panel")
+    meeting = walker.quorate_meeting()
+    token = sign_in(client, "chair")
+    html = _action_page(client, case, "record_decision").text
+    ycc = html.index('value="youth_conditional_caution"')
+    reveal = html.index('id="conditional-outcome-', ycc)
+    consent = html.index('name="consent_signed"')
+    assert reveal < consent < html.index('name="conditions"')  # inside the caution's reveal
+    assert "The child has signed their consent (optional)" not in html
+    assert "The child has signed their consent" in html
+    # Answers under another outcome are not recorded, whatever the hidden boxes hold.
+    sent = client.post(f"/cases/{case.id}/actions/record_decision", data={
+        "csrf_token": token, "expected_version": str(case.version),
+        **{k: str(v) for k, v in decision(meeting.id).items()},
+        "admission": "yes", "conditions": "Typed, then the outcome changed"},
+        follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    session.expire_all()
+    assert "conditions" not in case.data["decision"]
+
+
+def test_the_victims_wish_not_to_be_contacted_is_asked_only_when_there_is_a_victim(client):
+    sign_in(client, "police")
+    html = client.get("/referrals/new").text
+    victim_yes = html.index('name="has_victim" type="radio" value="yes"')
+    assert victim_yes < html.index('name="victim_opted_out"') < html.index(
+        'name="has_victim" type="radio" value="no"')
+    assert "The victim asked not to be contacted (optional)" not in html

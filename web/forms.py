@@ -45,6 +45,10 @@ def read_form(fields: tuple[FormField, ...], form: FormData) -> tuple[dict[str, 
             shown[field.name] = value
         if value not in (None, ""):
             data[field.name] = value
+    # A question hidden by the answer it hangs on is not recorded, whatever its box still holds.
+    for field in fields:
+        if field.revealed_by and shown.get(field.revealed_by) not in field.revealed_when:
+            data.pop(field.name, None)
     return data, shown
 
 

@@ -62,7 +62,8 @@ def group(page: Page, legend: str):
 
 
 def choose(page: Page, legend: str, option: str) -> None:
-    group(page, legend).get_by_label(option, exact=True).check()
+    # The group's own answer comes first: a question it reveals is nested after it.
+    group(page, legend).get_by_label(option, exact=True).first.check()
 
 
 def fill_date(page: Page, legend: str, day) -> None:

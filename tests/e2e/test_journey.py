@@ -194,7 +194,10 @@ def referral(page: Page) -> None:
     choose(page, "The child has admitted the offence", "Yes")
     labelled(page, "Number of previous formal outcomes").fill("0")
     fill_date(page, "Date of referral", TODAY)
+    # The victim's wish not to be contacted is asked only once there is a victim.
+    assert not group(page, "The victim asked not to be contacted").is_visible()
     choose(page, "There is an identified victim", "Yes")
+    assert group(page, "The victim asked not to be contacted").is_visible()
     choose(page, "The victim asked not to be contacted", "No")
 
 
