@@ -64,6 +64,15 @@ def add_user(session: Session, *, username: str, roles: list[str], password: str
     return user
 
 
+def display_names(session: Session, usernames) -> dict[str, str]:
+    """People's names for their usernames (a name nobody holds is left out)."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    return dict(session.exec(select(User.username, User.display_name)
+                             .where(User.username.in_(wanted))).all())
+
+
 def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidForm([FieldProblem("password", f"The password must be at least "

@@ -78,7 +78,7 @@ def test_a_quarter_with_no_closed_case_has_nothing_to_sample(session):
 
 def test_a_manager_draws_and_audits_through_the_pages(client, clock, closed_cases):
     clock[0] = APRIL
-    sign_in(client, "manager")
+    sign_in(client, "senior_practitioner")
     page = client.get("/quality")
     assert "Draw the sample for January to March 2026" in page.text
     drawn = client.post("/quality/2026-01-01/sample", data={"csrf_token": csrf_token(
@@ -94,3 +94,4 @@ def test_a_manager_draws_and_audits_through_the_pages(client, clock, closed_case
     saved = client.post(form, data={"csrf_token": csrf_token(client, form), **all_answers()},
                         follow_redirects=True)
     assert f"Audit of case {closed_cases[0].id} recorded." in saved.text
+    assert "Audited by Senior Practitioner" in saved.text  # the person's name, not username

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import select
 from starlette.responses import RedirectResponse, Response
 
-from ooc.accounts import ROLES, add_user, set_password
+from ooc.accounts import ROLES, add_user, display_names, set_password
 from ooc.calendar import to_utc
 from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
 from ooc.models import QuorumRule, User
@@ -70,6 +70,7 @@ def overview(request: Request, session: SessionDep, services: ServicesDep,
     now = services.clock()
     return render_page(request, "pages/admin.html", {
         "title": "Administration", "users": users, "workflows": workflows,
+        "names": {u.username: u.display_name for u in users},
         "locked": {u.id for u in users if is_locked(u, now)}}, user=user)
 
 
@@ -212,6 +213,7 @@ def _quorum_page(request, session, services, admin, definition, *, values=None, 
         "required_items": [{"value": a.value, "text": a.label,
                             "checked": a.value in values["required"]} for a in agencies],
         "history": [(rule, describe(as_quorum(rule))) for rule in history],
+        "names": display_names(session, (rule.updated_by for rule in history)),
     }, user=admin, status_code=status_code)
 
 

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ooc import service
 from ooc.access import CASE_VIEWERS, log_view
+from ooc.accounts import display_names
 from ooc.audit import case_events
 from ooc.calendar import uk_time
 from ooc.deadlines import list_open_deadlines
@@ -131,9 +132,7 @@ def case_print(request: Request, case_id: int, session: SessionDep, services: Se
 
 
 def _display_name(session, username: str | None) -> str | None:
-    user = session.exec(select(User).where(User.username == username)).first() if username \
-        else None
-    return user.display_name if user else username
+    return display_names(session, [username]).get(username, username)
 
 
 def _timeline(services: ServicesDep, events, record: CaseRecord) -> list[dict]:

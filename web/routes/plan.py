@@ -11,6 +11,7 @@ from sqlmodel import select
 from starlette.responses import RedirectResponse, Response
 
 from ooc import plan
+from ooc.accounts import display_names
 from ooc.errors import NotFound, OocError
 from ooc.figures import FIGURE_IDS, FiguresConfig
 from ooc.models import PlanAction, PlanNote, PlanObjective, User
@@ -141,8 +142,7 @@ def _action_page(request, session, user, objective, action=None, *, values=None,
         "title": f"Change the action: {action.title}" if action else "Add an action",
         "objective": objective, "action": action, "values": values or {},
         "errors": errors or {}, "problems": problems, "notes": notes,
-        "authors": dict(session.exec(select(User.username, User.display_name).where(
-            User.username.in_(sorted({n.author for n in notes})))).all()),
+        "authors": display_names(session, (n.author for n in notes)),
         "figure_items": [{"value": "", "text": "Not linked to a figure"}]
         + [{"value": i, "text": i, "selected": (values or {}).get("figure_id") == i}
            for i in FIGURE_IDS]}, user=user, status_code=status_code)

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ooc import quality
 from ooc.access import log_view
+from ooc.accounts import display_names
 from ooc.calendar import local_date, quarter_of
 from ooc.errors import InvalidForm, NotFound, OocError
 from ooc.models import Case, QualityAudit, User
@@ -53,8 +54,10 @@ def quality_page(request: Request, session: SessionDep, services: ServicesDep,
                          "closed": len(quality.closed_in_quarter(session, first)),
                          "audits": audits,
                          "done": sum(1 for audit, _ in audits if audit.audited_at)})
+    auditors = {audit.auditor for q in quarters for audit, _ in q["audits"]}
     return render_page(request, "pages/quality.html",
                        {"title": "Quality audits", "quarters": quarters,
+                        "names": display_names(session, auditors),
                         "share": int(quality.SAMPLE_SHARE * 100),
                         "minimum": quality.SAMPLE_MINIMUM}, user=user)
 
