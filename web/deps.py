@@ -1,6 +1,8 @@
 """Request-scoped dependencies: the database session, the signed-in user and the clock.
 
-Routes that change anything commit once, at their end; everything below only flushes.
+The session is the request's one unit of work: it commits once the route has answered without
+an error, and rolls back if anything raised. Routes and everything below them only add and
+flush; no route commits.
 """
 
 from __future__ import annotations
@@ -49,11 +51,18 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def get_session(services: ServicesDep) -> Iterator[Session]:
-    with Session(services.engine) as session:
-        yield session
+    # The commit is the request's last act, so nothing read before it needs reloading after.
+    with Session(services.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Ended when the route returns, before the response is sent: what the page says was saved is.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:
@@ -62,7 +71,10 @@ def get_current_user(request: Request, session: SessionDep) -> User:
     if user is None or not user.active:
         request.session.clear()
         raise SignInRequired()
-    request.state.user = user  # so that error pages still show the navigation
+    # Kept apart from the unit of work, so that the navigation of an error page can still be
+    # drawn after a rollback has expired everything the session holds.
+    session.expunge(user)
+    request.state.user = user
     return user
 
 

@@ -55,6 +55,8 @@ def wants_json(request: Request) -> bool:
 def problem_response(request: Request, status: int, message: str,
                      reasons: list[str] | None = None, problems: list[dict] | None = None,
                      extra: dict | None = None) -> Response:
+    if status >= 500 and "session" in request.scope:
+        request.session.pop("flash", None)  # a route's "Done" was not saved after all
     if wants_json(request):
         body = {"error": TITLES.get(status, "Error"), "message": message,
                 "reasons": reasons or [], **(extra or {})}

@@ -108,7 +108,6 @@ async def new_user(request: Request, session: SessionDep, user: Admin) -> Respon
         problems, errors = problems_of(refusal)
         return _new_user_page(request, user, values=values, errors=errors, problems=problems,
                               status_code=422)
-    session.commit()
     flash(request, f"{added.username} can now sign in as "
                    f"{', '.join(r.replace('_', ' ') for r in added.roles)}.")
     return RedirectResponse("/admin", status_code=303)
@@ -153,7 +152,6 @@ async def change_roles(request: Request, user_id: int, session: SessionDep,
         return _refused(request, session, services, user, user_id,
                         InvalidForm([FieldProblem("roles", problem)]), chosen=roles)
     person.roles = roles
-    session.commit()
     flash(request, f"{person.username}'s roles are now "
                    f"{', '.join(r.replace('_', ' ') for r in roles)}.")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
@@ -170,7 +168,6 @@ async def change_password(request: Request, user_id: int, session: SessionDep,
     except InvalidForm as refusal:
         return _refused(request, session, services, user, user_id, refusal)
     person.failed_sign_ins, person.locked_until = 0, None  # a new password also unlocks
-    session.commit()
     flash(request, f"{person.username} has a new password. Give it to them in person.")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
@@ -186,7 +183,6 @@ async def change_active(request: Request, user_id: int, session: SessionDep,
         return _refused(request, session, services, user, user_id, InvalidForm([FieldProblem(
             "active", "You cannot deactivate your own account: ask another administrator.")]))
     person.active = active
-    session.commit()
     flash(request, f"{person.username} can sign in again." if active else
                    f"{person.username} is deactivated: they can no longer sign in or use the "
                    "API.")
@@ -245,7 +241,6 @@ async def change_quorum_rule(request: Request, workflow: str, session: SessionDe
         problems, errors = problems_of(refusal)
         return _quorum_page(request, session, services, user, definition, values=values,
                             errors=errors, problems=problems, status_code=422)
-    session.commit()
     flash(request, f"The quorum rule for {definition.title.lower()} is changed. Decisions "
                    "recorded from now on must meet it.")
     return RedirectResponse("/admin", status_code=303)

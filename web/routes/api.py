@@ -3,8 +3,8 @@
 Every endpoint turns a request into one call of the engine (`ooc.service`) and its answer into
 a response model, so the OpenAPI schema documents exactly what is sent. Refusals are the
 engine's domain errors, answered as JSON by `web.errors` with the same plain-words reasons the
-pages show. Requests that change anything, and every view of a child's case (access log),
-commit once at their end.
+pages show. What a request writes (a change, or the access log of a view) is committed once, by
+the request's session (`web.deps.get_session`), after the endpoint has answered.
 
 The interactive docs load Swagger UI from /static/swagger-ui/ (copied from the npm package
 `swagger-ui-dist` by `make web/static/.built`), never from a CDN: the service runs offline.
@@ -437,7 +437,6 @@ def create_api(services: Services) -> FastAPI:
         case = service.create_case(session, registry=registry, actor=user, referral=referral,
                                    now=services.clock(), workflow=WORKFLOW)
         summary = case_summary(registry, case)
-        session.commit()
         response.headers["Location"] = f"/api/v1/cases/{summary.id}"
         return summary
 
@@ -520,7 +519,6 @@ def create_api(services: Services) -> FastAPI:
                      for a in actions if not a.allowed],
         )
         log_view(session, user=user, case_id=case.id, view="api case", now=now)
-        session.commit()
         return detail
 
     @api.post("/cases/{case_id}/transitions", response_model=TransitionOut, tags=["cases"],
@@ -538,7 +536,6 @@ def create_api(services: Services) -> FastAPI:
                               expected_version=body.expected_version)
         case = load_case(session, case_id)
         definition = registry.get(case.workflow_name, case.workflow_version)
-        session.commit()
         return TransitionOut(case_id=result.case_id, trigger=result.trigger, track=result.track,
                              from_state=state_out(definition, result.from_state),
                              to_state=state_out(definition, result.to_state),
@@ -559,7 +556,6 @@ def create_api(services: Services) -> FastAPI:
                           hash=e.hash)
             for e in case_events(session, case.id)])
         log_view(session, user=user, case_id=case.id, view="api audit", now=services.clock())
-        session.commit()
         return trail
 
     return api

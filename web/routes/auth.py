@@ -62,13 +62,11 @@ def sign_in(request: Request, session: SessionDep, services: ServicesDep,
         user = authenticate(session, username=username, password=password,
                             now=services.clock())
     except SignInRefused as refusal:
-        session.commit()  # keep the count of failed attempts
         return render_page(request, "pages/sign_in.html", {
             "title": "Sign in", "next": _safe_next(next) or "", "username": username,
             "resume": resume, "expired": bool(resume),
             "problems": [{"text": refusal.message, "href": "#username"}]}, status_code=401)
     kept = resume and keep_typed(session, services, user, next, _pairs(resume))
-    session.commit()
     request.session.clear()  # a new session on sign-in, so an old cookie cannot be reused
     request.session["user_id"] = user.id
     flash(request, f"Signed in as {user.display_name}.")

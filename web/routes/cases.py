@@ -109,7 +109,6 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
     }
     log_view(session, user=user, case_id=case.id, view="case page", now=now)
     response = render_page(request, "pages/case.html", context, user=user)
-    session.commit()  # after rendering: a commit expires every object the template reads
     return response
 
 
@@ -127,7 +126,6 @@ def case_print(request: Request, case_id: int, session: SessionDep, services: Se
         "victim_state": definition.states[case.victim_state].label,
         "case_manager": _display_name(session, case.case_manager),
         "record": build_record(session, registry=services.registry, case=case)}, user=user)
-    session.commit()  # the access log, after rendering
     return page
 
 
@@ -211,7 +209,6 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
              now=services.clock())
     page = _action_page(request, session, services, user, case, transition, values=values,
                         reason=reason, reason_code=reason_code, draft=draft)
-    session.commit()  # after rendering, as on the case page
     return page
 
 
@@ -240,7 +237,6 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
             save_draft(session, case=case, transition=transition, author=user,
                        values={**shown, "reason": reason, "reason_code": reason_code},
                        now=services.clock())
-            session.commit()
             flash(request, "Your draft was saved. Only you can see it; it is removed once the "
                            "action is done.")
             return RedirectResponse(f"/cases/{case_id}/actions/{trigger}", status_code=303)
@@ -274,7 +270,6 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
                             transition, values=shown, errors=errors, problems=problems,
                             reason=reason or "", reason_code=reason_code or "",
                             status_code=422)
-    session.commit()
     flash(request, f"Done: {transition.label.lower()}.")
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
@@ -325,7 +320,6 @@ def _conflict_page(request, session, services, user, case_id, trigger, form, con
     page = render_page(request, "pages/conflict.html", {
         "title": "Someone else changed this case", "case": case, "message": conflict.message,
         "changes": changes, "typed": typed, "kept": kept}, user=user, status_code=409)
-    session.commit()  # the draft
     return page
 
 

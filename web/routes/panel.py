@@ -178,7 +178,6 @@ async def record_meeting(request: Request, session: SessionDep, services: Servic
     flash(request, f"Panel meeting on {held_on:%d %B %Y} recorded. {status.summary}",
           success=status.quorate)
     meeting_id = meeting.id
-    session.commit()
     return RedirectResponse(f"/panel/meetings/{meeting_id}", status_code=303)
 
 

@@ -62,7 +62,6 @@ async def record_ratings(request: Request, session: SessionDep, services: Servic
                          user: PlanEditor) -> Response:
     check_csrf(request, (await request.form()).get("csrf_token"))
     _refresh(session, services)
-    session.commit()
     flash(request, "Today's ratings are recorded.")
     return RedirectResponse("/plan", status_code=303)
 
@@ -78,7 +77,6 @@ async def add_objective(request: Request, session: SessionDep, services: Service
         return RedirectResponse("/plan", status_code=303)
     plan.objective_named(session, title[:300], (form.get("recommendation") or "").strip()[:300],
                          services.clock())
-    session.commit()
     flash(request, f"Objective added: {title}.")
     return RedirectResponse("/plan", status_code=303)
 
@@ -179,7 +177,6 @@ def _save(request, session, services, user, form, objective, action=None) -> Res
             return _action_page(request, session, user, objective,
                                 action and session.get(PlanAction, action.id), values=values,
                                 problems=problems, status_code=422)
-        session.commit()
         flash(request, f"Action saved: {fields.title}.")
         return RedirectResponse("/plan", status_code=303)
     problems = [{"text": message, "href": f"#{name}"} for name, message in errors.items()]

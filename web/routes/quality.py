@@ -74,7 +74,6 @@ async def draw(request: Request, quarter: str, session: SessionDep, services: Se
         session.rollback()
         flash(request, refusal.message, success=False)
         return RedirectResponse("/quality", status_code=303)
-    session.commit()
     flash(request, f"{len(audits)} cases drawn for the quarter starting {first:%d %B %Y}.")
     return RedirectResponse("/quality", status_code=303)
 
@@ -104,7 +103,6 @@ def audit_form(request: Request, audit_id: int, session: SessionDep, services: S
                user: Manager) -> Response:
     audit, case = _load(session, audit_id)
     page = _audit_page(request, session, services, user, audit, case)
-    session.commit()  # the access log
     return page
 
 
@@ -125,8 +123,6 @@ async def record(request: Request, audit_id: int, session: SessionDep, services:
         page = _audit_page(request, session, services, user, audit, case,
                            values={**values, "notes": form.get("notes") or ""},
                            errors=errors, problems=problems, status_code=422)
-        session.commit()  # the access log only
         return page
-    session.commit()
     flash(request, f"Audit of case {case.id} recorded.")
     return RedirectResponse("/quality", status_code=303)

@@ -58,7 +58,6 @@ async def make_referral(request: Request, session: SessionDep, services: Service
         problems, errors = problems_of(refusal)
         return _page(request, services, user, values=shown, errors=errors, problems=problems,
                      status_code=422)
-    session.commit()
     # Only the person who made it sees its confirmation (the page names the child).
     request.session["referred"] = case.id
     return RedirectResponse(f"/referrals/{case.id}/received", status_code=303)
@@ -139,5 +138,4 @@ async def upload_referrals(request: Request, session: SessionDep, services: Serv
         session.rollback()
         return _upload_page(request, services, user, error=refusal.message,
                             reasons=refusal.reasons, filename=upload.filename, status_code=422)
-    session.commit()
     return _upload_page(request, services, user, report=report, filename=upload.filename)
