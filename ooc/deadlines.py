@@ -39,12 +39,18 @@ def open_referral_deadlines(session: Session, *, definition: Definition, case: C
             session.add(_open(case.id, rule, start, calendar))
 
 
+def _ends_case(definition: Definition, t: Transition, to_state: str) -> bool:
+    """The case itself ends: its main track reaches a terminal state. The victim track ending
+    (the victim told the outcome) ends nothing else: the case's deadlines run on."""
+    return t.track == "main" and definition.is_terminal(to_state)
+
+
 def _touches(rule: DeadlineRule, definition: Definition, t: Transition, from_state: str,
              to_state: str) -> bool:
     moved = from_state != to_state
     return (t.trigger in rule.met_by or t.trigger == rule.from_trigger
             or (moved and rule.from_entering in (from_state, to_state))
-            or definition.is_terminal(to_state))
+            or _ends_case(definition, t, to_state))
 
 
 def update_deadlines(session: Session, *, definition: Definition, case: Case, ctx: GuardContext,
@@ -58,13 +64,14 @@ def update_deadlines(session: Session, *, definition: Definition, case: Case, ct
     at, today = to_utc(now), local_date(now)
     rows = list(session.scalars(select(Deadline).where(Deadline.case_id == case.id)))
     moved = from_state != to_state
+    ends_case = _ends_case(definition, transition, to_state)
     for rule in rules:
         mine = [d for d in rows if d.name == rule.name]
         still_open = [d for d in mine if d.met_at is None and d.cancelled_at is None]
         if transition.trigger in rule.met_by:
             for d in still_open:
                 d.met_at = at
-            if still_open and rule.repeats and not definition.is_terminal(to_state):
+            if still_open and rule.repeats and not ends_case:
                 session.add(_open(case.id, rule, today, calendar))
             still_open = []
         if transition.trigger == rule.from_trigger and not mine and (
@@ -73,7 +80,7 @@ def update_deadlines(session: Session, *, definition: Definition, case: Case, ct
         if moved and rule.from_entering == to_state:
             session.add(_open(case.id, rule, today, calendar))
         leaving = moved and rule.from_entering == from_state
-        if leaving or definition.is_terminal(to_state):
+        if leaving or ends_case:
             for d in still_open:
                 d.cancelled_at = at
 
