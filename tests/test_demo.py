@@ -38,6 +38,9 @@ def test_demo_cases_cover_every_state_and_outcome(session, registry):
     for trigger in ("return_assessment", "return_decision", "withdraw", "breach",
                     "record_review", "start_rj", "inform_victim"):
         assert triggers[trigger], f"no {trigger} in the demo data"
+    # A victim who asked not to be contacted never is (the engine would refuse it).
+    assert not [c.id for c in cases if c.victim_opted_out for e in case_events(session, c.id)
+                if e.trigger == "contact_victim"]
 
 
 def test_demo_children_are_varied_and_synthetic(session, registry):

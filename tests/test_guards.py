@@ -324,3 +324,23 @@ def test_referral_text_longer_than_its_column_is_refused_on_every_database(sessi
                             referral=referral(police_reference="X" * 65))
     session.rollback()
     assert raised.value.reasons == ["Police reference must be 64 characters or fewer."]
+
+
+def test_a_victim_who_opted_out_is_never_offered_contact_and_the_case_still_closes(walker):
+    case = walker.create(has_victim=True, victim_opted_out=True)
+    actions = {a.trigger: a for a in service.available_actions(
+        walker.session, registry=walker.registry, case=case,
+        actor=walker.users["victim_worker"], now=walker.now)}
+    assert not actions["contact_victim"].allowed
+    assert actions["contact_victim"].reasons == ("The victim asked not to be contacted.",)
+    assert actions["record_victim_views"].allowed
+    reasons = refused(walker, case, "contact_victim", "victim_worker",
+                      {"consents_to_contact": True})
+    assert reasons == ["The victim asked not to be contacted."]
+    # Views recorded with the reason, restorative justice not offered, then the case closes.
+    walker.fire(case, "record_victim_views", "victim_worker",
+                {"reason_not_obtained": "The victim asked not to be contacted."})
+    walker.fire(case, "not_offer_rj", "victim_worker",
+                {"reasons": "Not offered: the victim asked not to be contacted."})
+    walker.to(case, "closed")
+    assert (case.state, case.victim_state) == ("closed", "rj_declined")
