@@ -1,8 +1,10 @@
 """Named guards the workflow files refer to.
 
 A guard answers None when its condition holds, or a sentence saying what is missing and how to
-put it right. Guards that read the submitted form are skipped when the engine only asks which
-actions are available (there is no form yet); they are checked when the action is submitted.
+put it right (a `FieldProblem` when it is about one field of the form, or a list of them when
+it is about several). Guards that read the submitted form are skipped when the engine only asks
+which actions are available (there is no form yet); they are checked when the action is
+submitted.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from ooc.calendar import local_date
+from ooc.errors import FieldProblem
 from ooc.models import Case, PanelMeeting, User
 
 if TYPE_CHECKING:
@@ -38,7 +41,8 @@ class GuardContext:
         return (self.case.data or {}).get(name)
 
 
-Guard = Callable[[GuardContext], str | None]
+Failure = str | FieldProblem
+Guard = Callable[[GuardContext], Failure | list[FieldProblem] | None]
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,24 @@ def guard(*, uses_form: bool = False) -> Callable[[Guard], Guard]:
     return register
 
 
-def evaluate(names: tuple[str, ...], ctx: GuardContext) -> list[str]:
-    """The messages of every guard in `names` that does not hold (form guards need a form)."""
-    problems = []
+def failures(names: tuple[str, ...], ctx: GuardContext) -> list[Failure]:
+    """What every guard in `names` that does not hold says (form guards need a form)."""
+    found: list[Failure] = []
     for name in names:
         spec = GUARDS[name]
         if spec.uses_form and ctx.form is None:
             continue
-        message = spec.check(ctx)
-        if message:
-            problems.append(message)
-    return problems
+        failure = spec.check(ctx)
+        if isinstance(failure, list):
+            found.extend(failure)
+        elif failure:
+            found.append(failure)
+    return found
+
+
+def evaluate(names: tuple[str, ...], ctx: GuardContext) -> list[str]:
+    """The messages of every guard in `names` that does not hold (form guards need a form)."""
+    return [f.message if isinstance(f, FieldProblem) else f for f in failures(names, ctx)]
 
 
 def holds(name: str, ctx: GuardContext) -> bool:
@@ -111,6 +122,20 @@ def offence_not_after_referral(ctx: GuardContext) -> str | None:
         f"The offence date ({offence:%d %B %Y}) is after the referral date "
         f"({referred:%d %B %Y}). Check both dates."
     )
+
+
+@guard(uses_form=True)
+def referral_dates_not_in_future(ctx: GuardContext) -> list[FieldProblem]:
+    """The offence and the referral have happened (the bail date may be still to come)."""
+    if ctx.now is None:
+        return []
+    today = local_date(ctx.now)
+    labels = {f.name: f.label for f in ctx.definition.referral.fields}
+    return [FieldProblem(name, f"{labels.get(name, name)} ({day:%d %B %Y}) is in the future. "
+                               f"Enter the date it happened, on or before today "
+                               f"({today:%d %B %Y}).")
+            for name in ("offence_date", "referral_date")
+            if (day := ctx.field(name)) is not None and day > today]
 
 
 # --- victims ----------------------------------------------------------------------------------

@@ -128,9 +128,12 @@ def test_a_referral_the_workflow_cannot_accept_lists_each_unmet_condition(client
                            headers=token_for(session, "police"))
     assert response.status_code == 422
     reasons = response.json()["reasons"]
-    assert len(reasons) == 2
+    assert len(reasons) == 3
     assert reasons[0].startswith("The child was 8 on the date of the offence")
     assert reasons[1].startswith("The offence date (20 March 2026) is after the referral date")
+    assert reasons[2].startswith("Date of the offence (20 March 2026) is in the future.")
+    # A condition about one field names it, as a bad field does.
+    assert response.json()["problems"] == [{"field": "offence_date", "message": reasons[2]}]
 
 
 @pytest.mark.parametrize("username", ["board", "manager", "victim_worker"])

@@ -55,9 +55,9 @@ def test_assessment_on_the_10th_working_day_is_on_time_and_on_the_11th_late(walk
 def test_bank_holidays_and_summer_time_inside_the_window(walker, session, registry):
     # Due Wednesday 15 April: 14 April is on time only because Easter's two bank holidays do
     # not count; 23:30 UTC on the 15th is 00:30 on the 16th in London, so late.
+    walker.now = at(date(2026, 3, 30), 8)
     after_easter = walker.create(police_reference="T1/EASTER", referral_date="2026-03-30")
     last_minute = walker.create(police_reference="T1/BST", referral_date="2026-03-30")
-    walker.now = at(date(2026, 3, 30), 8)
     submit_on(walker, after_easter, date(2026, 4, 14))
     submit_on(walker, last_minute, date(2026, 4, 15), 23, 30)
 

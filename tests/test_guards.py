@@ -224,6 +224,42 @@ def test_referrals_outside_the_scheme_are_refused(session, registry, users, over
     assert session.exec(select(Case)).all() == []
 
 
+def test_a_referral_cannot_be_dated_in_the_future_but_a_bail_date_can(session, registry, users):
+    now = Walker(session, registry, users).now  # Monday 2 March 2026
+    with pytest.raises(GuardsFailed) as raised:
+        service.create_case(session, registry=registry, actor=users["police"], now=now,
+                            referral=referral(offence_date="2026-03-03",
+                                              referral_date="2026-03-04"))
+    session.rollback()
+    assert raised.value.reasons == [
+        "Date of the offence (03 March 2026) is in the future. Enter the date it happened, "
+        "on or before today (02 March 2026).",
+        "Date of referral (04 March 2026) is in the future. Enter the date it happened, on or "
+        "before today (02 March 2026).",
+    ]
+    # Each names the field it concerns, so a form can show it by that field.
+    assert [p.field for p in raised.value.problems] == ["offence_date", "referral_date"]
+    assert session.exec(select(Case)).all() == []
+    case = service.create_case(session, registry=registry, actor=users["police"], now=now,
+                               referral=referral(bail_date="2026-04-20"))
+    assert (case.referral_date, case.bail_date) == (date(2026, 3, 2), date(2026, 4, 20))
+
+
+def test_the_local_date_decides_what_is_in_the_future(session, registry, users):
+    """23:30 UTC on 1 March is still 1 March in London (winter), so 2 March is tomorrow."""
+    from datetime import UTC, datetime
+
+    with pytest.raises(GuardsFailed):
+        service.create_case(session, registry=registry, actor=users["police"],
+                            now=datetime(2026, 3, 1, 23, 30, tzinfo=UTC), referral=referral())
+    session.rollback()
+    # 23:30 UTC on 1 June is 00:30 on 2 June in London (summer time): today, not the future.
+    case = service.create_case(session, registry=registry, actor=users["police"],
+                               now=datetime(2026, 6, 1, 23, 30, tzinfo=UTC),
+                               referral=referral(referral_date="2026-06-02"))
+    assert case.referral_date == date(2026, 6, 2)
+
+
 def test_badly_typed_referral_fields_are_each_named(session, registry, users):
     with pytest.raises(InvalidForm) as raised:
         service.create_case(session, registry=registry, actor=users["police"], now=Walker(
