@@ -70,10 +70,9 @@ def failures(names: tuple[str, ...], ctx: GuardContext) -> list[Failure]:
         if spec.uses_form and ctx.form is None:
             continue
         failure = spec.check(ctx)
-        if isinstance(failure, list):
-            found.extend(failure)
-        elif failure:
-            found.append(failure)
+        for one in failure if isinstance(failure, list) else [failure] if failure else []:
+            if one not in found:  # two guards about one meeting: "no such meeting" once
+                found.append(one)
     return found
 
 
@@ -227,17 +226,48 @@ def assessment_countersigned(ctx: GuardContext) -> str | None:
 # --- the panel decision -----------------------------------------------------------------------
 
 
-@guard(uses_form=True)
-def quorate_panel(ctx: GuardContext) -> str | None:
+def _chosen_meeting(ctx: GuardContext) -> PanelMeeting | str | None:
+    """The meeting the form names, a message if there is no such meeting, or None if the form
+    names none (a required field: the form's own check says so)."""
     meeting_id = ctx.field("meeting_id")
     if meeting_id is None or ctx.session is None:
         return None
     meeting = ctx.session.get(PanelMeeting, meeting_id)
     if meeting is None:
         return f"Panel meeting {meeting_id} does not exist. Choose a meeting from the list."
-    if ctx.now is not None and meeting.held_on > local_date(ctx.now):
-        return (f"The panel meeting on {meeting.held_on:%d %B %Y} has not happened yet. "
-                "Record the decision on or after the day of the meeting.")
+    return meeting
+
+
+def _countersigned_on(ctx: GuardContext) -> date | None:
+    at = (ctx.record("countersignature") or {}).get("at")
+    return local_date(datetime.fromisoformat(at)) if at else None
+
+
+@guard(uses_form=True)
+def meeting_held_since_countersignature(ctx: GuardContext) -> str | None:
+    """The meeting has happened (on or before today), and not before the assessment it needed
+    was countersigned (a panel cannot have considered a case that was not yet ready)."""
+    meeting = _chosen_meeting(ctx)
+    if not isinstance(meeting, PanelMeeting):
+        return meeting
+    held = meeting.held_on
+    if ctx.now is not None and held > (today := local_date(ctx.now)):
+        return (f"The panel meeting on {held:%d %B %Y} has not happened yet (today is "
+                f"{today:%d %B %Y}). Record what the panel did on or after the day of the "
+                "meeting.")
+    countersigned = _countersigned_on(ctx)
+    if countersigned is not None and held < countersigned:
+        return (f"The panel meeting on {held:%d %B %Y} was held before the assessment was "
+                f"countersigned on {countersigned:%d %B %Y}, so it cannot have considered this "
+                f"case. Choose a meeting held on or after {countersigned:%d %B %Y}.")
+    return None
+
+
+@guard(uses_form=True)
+def quorate_panel(ctx: GuardContext) -> str | None:
+    meeting = _chosen_meeting(ctx)
+    if not isinstance(meeting, PanelMeeting):
+        return meeting
     # Imported here: ooc.quorum needs ooc.definitions, which needs this module.
     from ooc.quorum import effective_quorum
 

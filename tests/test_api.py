@@ -4,6 +4,7 @@ its OpenAPI documentation served without the internet."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlmodel import select
@@ -354,11 +355,13 @@ def test_a_role_that_may_not_fire_a_trigger_gets_a_403(client, session, registry
     assert (case.state, case.version) == ("awaiting_countersignature", 3)
 
 
-def test_each_unmet_condition_is_listed_and_nothing_changes(client, session, registry, users):
+def test_each_unmet_condition_is_listed_and_nothing_changes(client, session, registry, users,
+                                                             clock):
     walker = Walker(session, registry, users)
     case = walker.create(has_victim=True)  # gravity 2: an informal outcome is indicated
-    walker.to(case, "ready_for_panel")
-    meeting = make_meeting(session, agencies=["police", "yjs"])
+    walker.to(case, "ready_for_panel")  # countersigned on 4 March
+    clock[0] = walker.now
+    meeting = make_meeting(session, date(2026, 3, 4), agencies=["police", "yjs"])
     session.commit()
     response = client.post(
         f"/api/v1/cases/{case.id}/transitions",
@@ -371,7 +374,7 @@ def test_each_unmet_condition_is_listed_and_nothing_changes(client, session, reg
     assert "problems" not in body
     reasons = body["reasons"]
     assert len(reasons) == 4, reasons
-    assert reasons[0] == ("The panel meeting on 02 March 2026 is not quorate: it needs at "
+    assert reasons[0] == ("The panel meeting on 04 March 2026 is not quorate: it needs at "
                           "least 2 other agencies and had 0.")
     assert reasons[1].startswith("The gravity score of 2 indicates")
     assert reasons[2] == ("Youth caution can only be given when the child has admitted the "

@@ -108,8 +108,8 @@ def test_trigger_defined_twice_from_the_same_state(folder):
 
 def test_every_problem_is_reported_at_once(folder):
     text = replaced('guards = ["not_assessment_author"]', 'guards = ["nobody"]')
-    text = text.replace('roles = ["victim_worker"]\nrecords = "victim_contact"',
-                        'roles = ["victim_officer"]\nrecords = "victim_contact"')
+    text = text.replace('roles = ["victim_worker"]\nguards = ["victim_contactable"]',
+                        'roles = ["victim_officer"]\nguards = ["victim_contactable"]')
     problems = problems_of(write(folder, text))
     assert any("unknown guard 'nobody'" in p for p in problems)
     assert any("unknown role 'victim_officer'" in p for p in problems)

@@ -74,10 +74,10 @@ def test_the_author_cannot_countersign_their_own_assessment(walker):
 def test_decision_at_a_meeting_that_is_not_quorate(walker):
     case = walker.create()
     walker.to(case, "ready_for_panel")
-    meeting = make_meeting(walker.session, date(2026, 3, 3), ["yjs", "health"])
+    meeting = make_meeting(walker.session, date(2026, 3, 4), ["yjs", "health"])
     walker.session.commit()
     reasons = refused(walker, case, "record_decision", "chair", decision(meeting.id))
-    assert reasons == ["The panel meeting on 03 March 2026 is not quorate: Police did not "
+    assert reasons == ["The panel meeting on 04 March 2026 is not quorate: Police did not "
                        "attend; it needs at least 2 other agencies and had 1."]
 
 
@@ -332,12 +332,43 @@ def test_a_returned_decision_no_longer_counts_as_decided(walker):
 
 def test_a_decision_cannot_cite_a_meeting_that_has_not_happened(walker):
     case = walker.create()
-    walker.to(case, "ready_for_panel")
+    walker.to(case, "ready_for_panel")  # countersigned on Wednesday 4 March
     meeting = make_meeting(walker.session, date(2026, 3, 31))
     walker.session.commit()
     reasons = refused(walker, case, "record_decision", "chair", decision(meeting.id))
-    assert reasons == ["The panel meeting on 31 March 2026 has not happened yet. Record the "
-                       "decision on or after the day of the meeting."]
+    assert reasons == ["The panel meeting on 31 March 2026 has not happened yet (today is 04 "
+                       "March 2026). Record what the panel did on or after the day of the "
+                       "meeting."]
+
+
+def test_a_decision_cannot_cite_a_meeting_held_before_the_countersignature(walker):
+    case = walker.create()
+    walker.to(case, "ready_for_panel")  # countersigned on Wednesday 4 March
+    before = make_meeting(walker.session, date(2026, 3, 3))
+    walker.session.commit()
+    reasons = refused(walker, case, "record_decision", "chair", decision(before.id))
+    assert reasons == ["The panel meeting on 03 March 2026 was held before the assessment was "
+                       "countersigned on 04 March 2026, so it cannot have considered this case. "
+                       "Choose a meeting held on or after 04 March 2026."]
+    same_day = make_meeting(walker.session, date(2026, 3, 4))
+    walker.session.commit()
+    walker.fire(case, "record_decision", "chair", decision(same_day.id))
+    assert case.data["decision"]["meeting_id"] == same_day.id
+
+
+def test_the_countersignature_date_is_the_local_date(walker):
+    """Countersigned at 23:30 UTC on 31 March: 00:30 on 1 April in London (summer time)."""
+    from datetime import UTC, datetime
+
+    case = walker.create()
+    walker.to(case, "awaiting_countersignature")
+    walker.now = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    walker.fire(case, "countersign", "manager")
+    walker.tick()
+    meeting = make_meeting(walker.session, date(2026, 3, 31))
+    walker.session.commit()
+    reasons = refused(walker, case, "record_decision", "chair", decision(meeting.id))
+    assert "countersigned on 01 April 2026" in reasons[0]
 
 
 def test_a_victim_who_refused_further_contact_is_not_told_the_outcome(walker):

@@ -43,6 +43,7 @@ from sqlmodel import Session, select
 
 from ooc import service
 from ooc.audit import case_events, replay, verify_trail
+from ooc.calendar import local_date
 from ooc.definitions import Definition
 from ooc.errors import GuardsFailed, InvalidForm, OocError, RoleNotAllowed, UnknownTrigger
 from ooc.figures.facts import facts_differences
@@ -291,10 +292,20 @@ def _new_case(session: Session, registry: WorkflowRegistry, users: dict[str, Use
     case = service.create_case(
         session, registry=registry, actor=users["police"], now=NOW,
         referral=referral(police_reference=f"PROP/{next(_references):06d}", **shape))
-    quorate = make_meeting(session, held_on=date(2026, 3, 2))
-    not_quorate = make_meeting(session, held_on=date(2026, 3, 2), agencies=["police", "yjs"])
     session.commit()
-    return case, Meetings(quorate.id, not_quorate.id)
+    return case, _meetings_on(session, local_date(NOW), {})
+
+
+def _meetings_on(session: Session, day: date, made: dict[date, Meetings]) -> Meetings:
+    """A quorate and a non-quorate panel meeting held on `day`, made (and committed) the first
+    time they are asked for: a decision cites a meeting held by then and not before the case
+    was ready for it."""
+    if day not in made:
+        quorate = make_meeting(session, held_on=day)
+        not_quorate = make_meeting(session, held_on=day, agencies=["police", "yjs"])
+        session.commit()
+        made[day] = Meetings(quorate.id, not_quorate.id)
+    return made[day]
 
 
 def _odds(data: st.DataObject, odds: int, label: str) -> bool:
@@ -339,6 +350,7 @@ def _play(engine: Engine, registry: WorkflowRegistry, data: st.DataObject) -> No
         definition = registry.get(case.workflow_name, case.workflow_version)
         _assert_legal_states(definition, case)
         now = NOW
+        made = {local_date(NOW): meetings}
 
         for _ in range(data.draw(st.integers(1, MAX_STEPS), label="steps")):
             case = session.get(Case, case_id)
@@ -355,6 +367,7 @@ def _play(engine: Engine, registry: WorkflowRegistry, data: st.DataObject) -> No
                 session, registry=registry, case=session.get(Case, case_id), actor=actor,
                 now=now)}
             now += timedelta(hours=20)
+            meetings = _meetings_on(session, local_date(now), made)
 
             try:
                 result = service.fire(session, registry=registry, case_id=case_id,

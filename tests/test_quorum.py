@@ -3,7 +3,7 @@ decision guard always applies the rule in force."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -114,7 +114,7 @@ def ready_case(session, registry, users):
 
 def test_a_decision_must_meet_the_administrators_rule(session, registry, users):
     walker, case = ready_case(session, registry, users)
-    meeting = make_meeting(session)  # police, yjs, health and education: quorate by the file
+    meeting = make_meeting(session, date(2026, 3, 4))  # police, yjs, health and education
     change(session, registry.latest("oocd"), users, required=("police", "yjs", "victim_service"),
            minimum=1)
     session.commit()
@@ -128,7 +128,7 @@ def test_a_decision_must_meet_the_administrators_rule(session, registry, users):
 def test_a_meeting_the_file_would_refuse_is_quorate_under_a_looser_rule(session, registry,
                                                                           users):
     walker, case = ready_case(session, registry, users)
-    meeting = make_meeting(session, agencies=["police", "yjs"])
+    meeting = make_meeting(session, date(2026, 3, 4), agencies=["police", "yjs"])
     session.commit()
     with pytest.raises(GuardsFailed, match="cannot be done yet") as refused:
         walker.fire(case, "record_decision", "chair", decision(meeting.id))
