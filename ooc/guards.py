@@ -268,10 +268,11 @@ def quorate_panel(ctx: GuardContext) -> str | None:
     meeting = _chosen_meeting(ctx)
     if not isinstance(meeting, PanelMeeting):
         return meeting
-    # Imported here: ooc.quorum needs ooc.definitions, which needs this module.
-    from ooc.quorum import effective_quorum
+    # Imported here: ooc.panels needs ooc.definitions, which needs this module.
+    from ooc.panels import quorum_problems
 
-    problems = effective_quorum(ctx.session, ctx.definition).problems(meeting.agencies_present)
+    # Whether it was quorate was fixed when it was recorded, under the rule in force then.
+    problems = quorum_problems(ctx.session, ctx.definition, meeting)
     if not problems:
         return None
     return f"The panel meeting on {meeting.held_on:%d %B %Y} is not quorate: {'; '.join(problems)}."

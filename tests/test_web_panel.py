@@ -247,6 +247,37 @@ def test_the_pages_follow_the_quorum_rule_an_administrator_set(client, session, 
     assert 'value="housing"' in form and 'value="probation"' not in form
 
 
+def test_a_meeting_keeps_the_quorum_it_had_when_recorded(client, session, users):
+    """Changing the rule later does not rewrite history: the page says what the decision guard
+    and figure D5 go by."""
+    quorate = make_meeting(session, agencies=QUORATE)
+    short = make_meeting(session, held_on=date(2026, 2, 24), agencies=ONE_OTHER)
+    session.add(QuorumRule(workflow_name="oocd", agencies=[
+        {"code": "police", "label": "Police"}, {"code": "yjs", "label": "Youth justice service"},
+        {"code": "health", "label": "Health"}, {"code": "education", "label": "Education"}],
+        required=["police", "yjs"], minimum_others=1, updated_at=NOW + timedelta(minutes=1),
+        updated_by="admin"))
+    session.commit()
+    sign_in(client, "chair")
+    short_page = client.get(f"/panel/meetings/{short.id}")
+    assert short_page.context["status"].quorate is False
+    assert ("The meeting is not quorate: it needs at least 2 other agencies and had 1."
+            in short_page.text)
+    # A stricter rule later on still leaves the quorate meeting quorate.
+    session.add(QuorumRule(workflow_name="oocd", agencies=[
+        {"code": "police", "label": "Police"}, {"code": "yjs", "label": "Youth justice service"},
+        {"code": "health", "label": "Health"}, {"code": "education", "label": "Education"}],
+        required=["police", "yjs"], minimum_others=3, updated_at=NOW + timedelta(minutes=2),
+        updated_by="admin"))
+    session.commit()
+    page = client.get(f"/panel/meetings/{quorate.id}")
+    assert page.context["status"].quorate is True
+    assert "govuk-warning-text" not in page.text
+    listed = {row["meeting"].id: row["quorum"].quorate
+              for row in client.get("/panel").context["rows"]}
+    assert listed == {quorate.id: True, short.id: False}
+
+
 def test_an_unknown_meeting_is_a_404_page(client):
     sign_in(client, "chair")
     response = client.get("/panel/meetings/999")

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ooc import panels
 from ooc.calendar import local_date
-from ooc.definitions import Option, Quorum
+from ooc.definitions import Definition, Option, Quorum
 from ooc.errors import NotFound
 from ooc.models import Case, PanelMeeting, User
 from ooc.quorum import describe, effective_quorum, known_agencies
@@ -48,6 +48,14 @@ def quorum_status(quorum: Quorum, agencies: list[str]) -> QuorumStatus:
     return QuorumStatus(not problems, tuple(problems))
 
 
+def recorded_status(session: Session, definition: Definition,
+                    meeting: PanelMeeting) -> QuorumStatus:
+    """Whether the meeting was quorate, as fixed when it was recorded (what the decision guard
+    and figure D5 read), whatever the rule says now."""
+    return QuorumStatus(meeting.quorate,
+                        tuple(panels.quorum_problems(session, definition, meeting)))
+
+
 def agency_labels(known: list[Option], codes: list[str]) -> list[str]:
     """Labels in the rule's order of agencies (codes nobody lists any more kept as they are)."""
     labels = [a.label for a in known if a.value in codes]
@@ -70,8 +78,6 @@ def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
 def meetings(request: Request, session: SessionDep, services: ServicesDep, user: PanelChair,
              page: Annotated[int, Query(ge=1)] = 1) -> Response:
     definition = services.registry.latest(WORKFLOW)
-    # The rule panel decisions must meet now (an administrator may have changed the file's).
-    quorum = effective_quorum(session, definition)
     known = known_agencies(session, definition)
     total = session.exec(select(func.count()).select_from(PanelMeeting)).one()
     pages = max(1, -(-total // PAGE_SIZE))
@@ -81,7 +87,7 @@ def meetings(request: Request, session: SessionDep, services: ServicesDep, user:
     names = display_names(session, {m.chair for m in found})
     rows = [{"meeting": m, "chair": names.get(m.chair, m.chair),
              "agencies": agency_labels(known, m.agencies_present),
-             "quorum": quorum_status(quorum, m.agencies_present)} for m in found]
+             "quorum": recorded_status(session, definition, m)} for m in found]
     ready = session.exec(select(func.count()).select_from(Case)
                          .where(Case.state == AGENDA_STATE)).one()
     return render_page(request, "pages/panel_meetings.html", {
@@ -174,7 +180,7 @@ async def record_meeting(request: Request, session: SessionDep, services: Servic
         meeting = panels.record_meeting(session, definition=services.registry.latest(WORKFLOW),
                                         held_on=held_on, chair=user.username,
                                         agencies=agencies, now=now)
-    status = quorum_status(quorum, agencies)
+    status = recorded_status(session, services.registry.latest(WORKFLOW), meeting)
     flash(request, f"Panel meeting on {held_on:%d %B %Y} recorded. {status.summary}",
           success=status.quorate)
     meeting_id = meeting.id
@@ -192,7 +198,7 @@ def meeting_page(request: Request, meeting_id: int, session: SessionDep, service
     if meeting is None:
         raise NotFound(f"There is no panel meeting {meeting_id}.")
     definition = services.registry.latest(WORKFLOW)
-    status = quorum_status(effective_quorum(session, definition), meeting.agencies_present)
+    status = recorded_status(session, definition, meeting)
     can_decide = status.quorate and meeting.held_on <= local_date(services.clock())
     cases = session.exec(select(Case).where(Case.state == AGENDA_STATE)
                          .order_by(Case.referral_date, Case.id)).all()
