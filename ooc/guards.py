@@ -226,15 +226,21 @@ def assessment_countersigned(ctx: GuardContext) -> str | None:
 # --- the panel decision -----------------------------------------------------------------------
 
 
-def _chosen_meeting(ctx: GuardContext) -> PanelMeeting | str | None:
-    """The meeting the form names, a message if there is no such meeting, or None if the form
+# The form field naming the panel meeting. What the meeting guards find wrong is about it, so a
+# form shows it by that field (and a meeting's agenda can tell which cases it could decide).
+MEETING_FIELD = "meeting_id"
+
+
+def _chosen_meeting(ctx: GuardContext) -> PanelMeeting | FieldProblem | None:
+    """The meeting the form names, a problem if there is no such meeting, or None if the form
     names none (a required field: the form's own check says so)."""
-    meeting_id = ctx.field("meeting_id")
+    meeting_id = ctx.field(MEETING_FIELD)
     if meeting_id is None or ctx.session is None:
         return None
     meeting = ctx.session.get(PanelMeeting, meeting_id)
     if meeting is None:
-        return f"Panel meeting {meeting_id} does not exist. Choose a meeting from the list."
+        return FieldProblem(MEETING_FIELD, f"Panel meeting {meeting_id} does not exist. Choose "
+                                           "a meeting from the list.")
     return meeting
 
 
@@ -244,7 +250,7 @@ def _countersigned_on(ctx: GuardContext) -> date | None:
 
 
 @guard(uses_form=True)
-def meeting_held_since_countersignature(ctx: GuardContext) -> str | None:
+def meeting_held_since_countersignature(ctx: GuardContext) -> FieldProblem | None:
     """The meeting has happened (on or before today), and not before the assessment it needed
     was countersigned (a panel cannot have considered a case that was not yet ready)."""
     meeting = _chosen_meeting(ctx)
@@ -252,19 +258,20 @@ def meeting_held_since_countersignature(ctx: GuardContext) -> str | None:
         return meeting
     held = meeting.held_on
     if ctx.now is not None and held > (today := local_date(ctx.now)):
-        return (f"The panel meeting on {held:%d %B %Y} has not happened yet (today is "
-                f"{today:%d %B %Y}). Record what the panel did on or after the day of the "
-                "meeting.")
+        return FieldProblem(MEETING_FIELD, (
+            f"The panel meeting on {held:%d %B %Y} has not happened yet (today is "
+            f"{today:%d %B %Y}). Record what the panel did on or after the day of the meeting."))
     countersigned = _countersigned_on(ctx)
     if countersigned is not None and held < countersigned:
-        return (f"The panel meeting on {held:%d %B %Y} was held before the assessment was "
-                f"countersigned on {countersigned:%d %B %Y}, so it cannot have considered this "
-                f"case. Choose a meeting held on or after {countersigned:%d %B %Y}.")
+        return FieldProblem(MEETING_FIELD, (
+            f"The panel meeting on {held:%d %B %Y} was held before the assessment was "
+            f"countersigned on {countersigned:%d %B %Y}, so it cannot have considered this case. "
+            f"Choose a meeting held on or after {countersigned:%d %B %Y}."))
     return None
 
 
 @guard(uses_form=True)
-def quorate_panel(ctx: GuardContext) -> str | None:
+def quorate_panel(ctx: GuardContext) -> FieldProblem | None:
     meeting = _chosen_meeting(ctx)
     if not isinstance(meeting, PanelMeeting):
         return meeting
@@ -275,7 +282,8 @@ def quorate_panel(ctx: GuardContext) -> str | None:
     problems = quorum_problems(ctx.session, ctx.definition, meeting)
     if not problems:
         return None
-    return f"The panel meeting on {meeting.held_on:%d %B %Y} is not quorate: {'; '.join(problems)}."
+    return FieldProblem(MEETING_FIELD, f"The panel meeting on {meeting.held_on:%d %B %Y} is not "
+                                       f"quorate: {'; '.join(problems)}.")
 
 
 @guard(uses_form=True)

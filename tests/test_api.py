@@ -371,8 +371,9 @@ def test_each_unmet_condition_is_listed_and_nothing_changes(client, session, reg
     assert response.status_code == 422
     body = response.json()
     assert body["message"] == "Record the panel's decision cannot be done yet."
-    assert "problems" not in body
     reasons = body["reasons"]
+    # The meeting's problem is about the field that names it; the others are not about one.
+    assert body["problems"] == [{"field": "meeting_id", "message": reasons[0]}]
     assert len(reasons) == 4, reasons
     assert reasons[0] == ("The panel meeting on 04 March 2026 is not quorate: it needs at "
                           "least 2 other agencies and had 0.")
@@ -405,6 +406,7 @@ def test_each_bad_field_is_named(client, session, registry, users):
                            json={"trigger": "defer", "reason_code": "bored"}, headers=headers)
     assert response.status_code == 422
     assert response.json()["problems"] == [
+        {"field": "meeting_id", "message": "Choose panel meeting."},
         {"field": "reason", "message": "Give a reason to defer to a later panel."},
         {"field": "reason_code",
          "message": "'bored' is not a reason code for this action (use one of: "
