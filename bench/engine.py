@@ -76,9 +76,11 @@ from sqlalchemy import Engine, func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from ooc.audit import chain_hash  # noqa: E402
+from ooc.calendar import local_date  # noqa: E402
 from ooc.db import SQLITE_PRAGMAS, make_engine, unit_of_work, upgrade_schema  # noqa: E402
 from ooc.machine import WorkflowRegistry  # noqa: E402
-from ooc.models import AuditEvent, Case, Deadline, User  # noqa: E402
+from ooc.models import AuditEvent, Case, Deadline, PanelMeeting, User  # noqa: E402
+from ooc.panels import record_meeting  # noqa: E402
 from ooc.service import create_case, fire  # noqa: E402
 
 
@@ -172,7 +174,19 @@ def build_service_db(path: Path, registry: WorkflowRegistry, cases: int) -> tupl
         with unit_of_work(engine) as session:
             for n in range(first, min(first + SETUP_BATCH, cases)):
                 make_ready_case(session, registry, n)
-    return engine, (time.perf_counter() - started) / cases
+    seconds = (time.perf_counter() - started) / cases
+    with unit_of_work(engine) as session:  # today's panel, which defers the cases
+        now = datetime.now(UTC)
+        record_meeting(session, definition=registry.latest("oocd"), held_on=local_date(now),
+                       chair=CHAIR.username, agencies=["police", "yjs", "health", "education"],
+                       now=now)
+    return engine, seconds
+
+
+def meeting_id(engine: Engine) -> int:
+    """The panel meeting the deferrals name."""
+    with engine.connect() as conn:
+        return conn.scalar(select(func.max(PanelMeeting.id)))
 
 
 def copy_database(source: Path, target: Path) -> None:
@@ -238,11 +252,12 @@ def service_defer(engine: Engine, registry: WorkflowRegistry,
                   case_ids: list[int]) -> Callable[[], None]:
     """`defer` through the transition service, on the next case, in its own unit of work."""
     targets = itertools.cycle(case_ids)
+    data = {"meeting_id": meeting_id(engine)}
 
     def transition() -> None:
         with unit_of_work(engine) as session:
             fire(session, registry=registry, case_id=next(targets), trigger="defer",
-                 actor=CHAIR, now=datetime.now(UTC), reason=DEFER_REASON,
+                 actor=CHAIR, now=datetime.now(UTC), data=data, reason=DEFER_REASON,
                  reason_code=DEFER_CODE)
 
     return transition
@@ -266,6 +281,8 @@ class RawDefer:
         self.heads = {case_id: (version, head) for case_id, version, head
                       in self.conn.execute("SELECT id, version, audit_head FROM cases")}
         self.targets = itertools.cycle(case_ids)
+        meeting = self.conn.execute("SELECT max(id) FROM panel_meetings").fetchone()[0]
+        self.data = f'{{"meeting_id": {meeting}}}'
 
     def __call__(self) -> None:
         case_id = next(self.targets)
@@ -278,7 +295,7 @@ class RawDefer:
             raise RuntimeError(f"raw baseline: version conflict on case {case_id}")
         self.conn.execute(INSERT_EVENT, (
             case_id, version + 1, at, CHAIR.username, "panel_chair", "defer", "main",
-            "ready_for_panel", "ready_for_panel", DEFER_CODE, DEFER_REASON, "{}", "oocd", 1,
+            "ready_for_panel", "ready_for_panel", DEFER_CODE, DEFER_REASON, self.data, "oocd", 1,
             head, new_head))
         self.conn.commit()
         self.heads[case_id] = (version + 1, new_head)

@@ -557,7 +557,8 @@ def report_board(
     out: Annotated[Path | None, typer.Option(help="File to write (default: "
                                                    "board-FROM-TO.FORMAT).")] = None,
     as_of: Annotated[str | None, typer.Option(help="Work the figures out as at this instant "
-                                                   "(default: the end of --to).")] = None,
+                                                   "(default: the end of --to, or now if that "
+                                                   "is later).")] = None,
 ) -> None:
     """Write the board pack for a period: every figure, suppressed, with RAG ratings, trends by
     quarter, the overdue list and the improvement plan."""
@@ -569,13 +570,13 @@ def report_board(
     with reporting_errors():
         if format_ not in FORMATS:
             raise OocError(f"--format {format_!r} is not one of {', '.join(FORMATS)}.")
+        now, registry = datetime.now(UTC), _registry()
         period = Period.of(_date(from_, "--from"), _date(to, "--to"),
-                           _now(as_of) if as_of else None)
+                           _now(as_of) if as_of else None, now=now)
         config = FiguresConfig.load(_settings().workflows_dir)
         out = out or Path(f"board-{period.start}-{period.end}.{format_}")
         engine = _engine()
         typer.echo(f"Working out the figures for {period.start} to {period.end}...", err=True)
-        now, registry = datetime.now(UTC), _registry()
         with Session(engine) as session:
             refresh_ratings(session, registry=registry, config=config, now=now)
             session.commit()

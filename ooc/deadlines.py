@@ -39,12 +39,18 @@ def open_referral_deadlines(session: Session, *, definition: Definition, case: C
             session.add(_open(case.id, rule, start, calendar))
 
 
+def _ends_case(definition: Definition, t: Transition, to_state: str) -> bool:
+    """The case itself ends: its main track reaches a terminal state. The victim track ending
+    (the victim told the outcome) ends nothing else: the case's deadlines run on."""
+    return t.track == "main" and definition.is_terminal(to_state)
+
+
 def _touches(rule: DeadlineRule, definition: Definition, t: Transition, from_state: str,
              to_state: str) -> bool:
     moved = from_state != to_state
     return (t.trigger in rule.met_by or t.trigger == rule.from_trigger
             or (moved and rule.from_entering in (from_state, to_state))
-            or definition.is_terminal(to_state))
+            or _ends_case(definition, t, to_state))
 
 
 def update_deadlines(session: Session, *, definition: Definition, case: Case, ctx: GuardContext,
@@ -58,13 +64,14 @@ def update_deadlines(session: Session, *, definition: Definition, case: Case, ct
     at, today = to_utc(now), local_date(now)
     rows = list(session.scalars(select(Deadline).where(Deadline.case_id == case.id)))
     moved = from_state != to_state
+    ends_case = _ends_case(definition, transition, to_state)
     for rule in rules:
         mine = [d for d in rows if d.name == rule.name]
         still_open = [d for d in mine if d.met_at is None and d.cancelled_at is None]
         if transition.trigger in rule.met_by:
             for d in still_open:
                 d.met_at = at
-            if still_open and rule.repeats and not definition.is_terminal(to_state):
+            if still_open and rule.repeats and not ends_case:
                 session.add(_open(case.id, rule, today, calendar))
             still_open = []
         if transition.trigger == rule.from_trigger and not mine and (
@@ -73,9 +80,25 @@ def update_deadlines(session: Session, *, definition: Definition, case: Case, ct
         if moved and rule.from_entering == to_state:
             session.add(_open(case.id, rule, today, calendar))
         leaving = moved and rule.from_entering == from_state
-        if leaving or definition.is_terminal(to_state):
+        if leaving or ends_case:
             for d in still_open:
                 d.cancelled_at = at
+
+
+# --- overdue: one rule for every page, the command line, the board and figure T6 -------------
+
+
+def is_overdue(due_on: date, today: date) -> bool:
+    """Past its due date. METRICS.md: a milestone done on or before its due date is on time, so
+    from the next day, whatever day of the week that is, it is overdue."""
+    return due_on < today
+
+
+def working_days_overdue(due_on: date, today: date,
+                         calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> int:
+    """Working days after the due date up to and including today (figure T6's count): none when
+    it is not overdue, and none yet on a weekend or bank holiday straight after the due date."""
+    return calendar.working_days_between(due_on, today) if is_overdue(due_on, today) else 0
 
 
 @dataclass(frozen=True)
@@ -89,14 +112,25 @@ class DeadlineStatus:
     label: str
     due_on: date
     working_days_left: int  # negative: overdue by that many working days
+    overdue: bool  # past its due date (even when no working day has passed since)
+
+    @classmethod
+    def on(cls, today: date, *, due_on: date,
+           calendar: WorkingDayCalendar = ENGLAND_AND_WALES, **details) -> DeadlineStatus:
+        """A deadline's status on `today`."""
+        return cls(due_on=due_on, working_days_left=calendar.working_days_between(today, due_on),
+                   overdue=is_overdue(due_on, today), **details)
 
     @property
-    def overdue(self) -> bool:
-        return self.working_days_left < 0
+    def working_days_overdue(self) -> int:
+        return -self.working_days_left if self.overdue else 0
 
     def describe(self) -> str:
-        if self.working_days_left < 0:
-            n = -self.working_days_left
+        if self.overdue:
+            n = self.working_days_overdue
+            if not n:
+                return f"overdue: it was due on {self.due_on:%A} {self.due_on.day} " \
+                       f"{self.due_on:%B}"
             return f"overdue by {n} working day{'s' if n != 1 else ''}"
         if self.working_days_left == 0:
             return "due today"
@@ -122,7 +156,7 @@ def list_open_deadlines(session: Session, *, registry: WorkflowRegistry,
         .order_by(Deadline.due_on, Deadline.case_id)
     )
     if overdue_only:
-        query = query.where(Deadline.due_on < today)
+        query = query.where(Deadline.due_on < today)  # is_overdue
     if case_manager is not None:
         query = query.where(Case.case_manager == case_manager)
     if case_id is not None:
@@ -137,6 +171,8 @@ def list_open_deadlines(session: Session, *, registry: WorkflowRegistry,
         if row.due_on not in days_left:
             days_left[row.due_on] = calendar.working_days_between(today, row.due_on)
         statuses.append(DeadlineStatus(
+            working_days_left=days_left[row.due_on],
+            overdue=is_overdue(row.due_on, today),
             case_id=row.id,
             police_reference=row.police_reference,
             child_name=f"{row.given_name} {row.family_name}",
@@ -145,6 +181,5 @@ def list_open_deadlines(session: Session, *, registry: WorkflowRegistry,
             name=row.name,
             label=rule.label if rule else row.name,
             due_on=row.due_on,
-            working_days_left=days_left[row.due_on],
         ))
     return statuses

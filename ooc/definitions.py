@@ -148,6 +148,14 @@ class Quorum:
 
 
 @dataclass(frozen=True)
+class Panel:
+    """How the panel chair's pages work: a meeting's page offers the cases ready for panel (its
+    agenda, with links to record each decision) until this many working days after it."""
+
+    agenda_within_working_days: int = 5
+
+
+@dataclass(frozen=True)
 class Definition:
     name: str
     version: int
@@ -164,6 +172,7 @@ class Definition:
     ethnicities: dict[str, Option]
     ethnicity_rollup: dict[str, str]
     quorum: Quorum
+    panel: Panel = Panel()
     sections: tuple[Option, ...] = ()  # the case record's parts, in the order shown
     _by_source: dict[tuple[str, str], Transition] = field(default_factory=dict, repr=False)
 
@@ -293,6 +302,7 @@ class _Builder:
             "ethnicities": tuple(Option(code, label) for code, (label, _) in ethnicities.items()),
         }
         quorum = self._quorum()
+        panel = self._panel()
         states = self._states()
         tracks = self._tracks(states)
         sections = self._sections()
@@ -319,6 +329,7 @@ class _Builder:
             ethnicities={code: Option(code, label) for code, (label, _) in ethnicities.items()},
             ethnicity_rollup={code: rollup for code, (_, rollup) in ethnicities.items()},
             quorum=quorum,
+            panel=panel,
             sections=sections,
         )
 
@@ -385,6 +396,16 @@ class _Builder:
         if minimum < 0:
             self.problems.add("[quorum]: 'minimum_others' cannot be negative.")
         return Quorum(agencies=agencies, required=required, minimum_others=minimum)
+
+    def _panel(self) -> Panel:
+        raw = self._get(self.raw, "panel", dict, "[panel]", default={})
+        self._unknown_keys(raw, {"agenda_within_working_days"}, "[panel]")
+        days = self._get(raw, "agenda_within_working_days", int, "[panel]",
+                         default=Panel.agenda_within_working_days)
+        if days < 0:
+            self.problems.add(f"[panel]: 'agenda_within_working_days' should be 0 (the day of "
+                              f"the meeting only) or more, not {days}.")
+        return Panel(agenda_within_working_days=max(days, 0))
 
     def _options(self, raw: Any, where: str) -> list[Option]:
         if not isinstance(raw, list):

@@ -346,7 +346,7 @@ class _Demo:
         return self.meetings[i] if i < len(self.meetings) else None
 
     def quorate(self, meeting: PanelMeeting) -> bool:
-        return not self.definition.quorum.problems(meeting.agencies_present)
+        return meeting.quorate  # as recorded: what the decision guard goes by
 
     def choose_outcome(self, gravity: int, admitted: bool) -> str:
         """Mostly the outcome the gravity score indicates; sometimes a nearby one."""
@@ -498,13 +498,13 @@ class _CasePlan:
             chair = self.demo.users.get(meeting.chair) or self.demo.role("panel_chair")[0]
             day = meeting.held_on
             if not self.demo.quorate(meeting):
-                self.add(self.main, day, "defer", chair, reason=DEFER_REASONS["other"],
-                         reason_code="other")
+                self.add(self.main, day, "defer", chair, {"meeting_id": meeting.id},
+                         reason=DEFER_REASONS["other"], reason_code="other")
             elif not deferred and self.chance(0.06):
                 deferred = True
                 code = self.rng.choice([c for c in DEFER_REASONS if c != "other"])
-                self.add(self.main, day, "defer", chair, reason=DEFER_REASONS[code],
-                         reason_code=code)
+                self.add(self.main, day, "defer", chair, {"meeting_id": meeting.id},
+                         reason=DEFER_REASONS[code], reason_code=code)
             else:
                 self.recorder = chair
                 return self.add(self.main, day, "record_decision", chair,

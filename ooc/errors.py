@@ -48,14 +48,21 @@ class RoleNotAllowed(OocError):
     """The actor holds none of the roles the transition allows."""
 
 
-class GuardsFailed(OocError):
-    """One or more conditions of the workflow are not met."""
-
-
 @dataclass(frozen=True)
 class FieldProblem:
     field: str
     message: str
+
+
+class GuardsFailed(OocError):
+    """One or more conditions of the workflow are not met; `problems` are those of them that
+    concern one field of the form (so that a page can show each by its field)."""
+
+    def __init__(self, message: str, reasons: list[str | FieldProblem] | None = None):
+        reasons = list(reasons or [])
+        super().__init__(message, [r.message if isinstance(r, FieldProblem) else r
+                                   for r in reasons])
+        self.problems = [r for r in reasons if isinstance(r, FieldProblem)]
 
 
 class InvalidForm(OocError):

@@ -1,8 +1,10 @@
 """Named guards the workflow files refer to.
 
 A guard answers None when its condition holds, or a sentence saying what is missing and how to
-put it right. Guards that read the submitted form are skipped when the engine only asks which
-actions are available (there is no form yet); they are checked when the action is submitted.
+put it right (a `FieldProblem` when it is about one field of the form, or a list of them when
+it is about several). Guards that read the submitted form are skipped when the engine only asks
+which actions are available (there is no form yet); they are checked when the action is
+submitted.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from ooc.calendar import local_date
+from ooc.errors import FieldProblem
 from ooc.models import Case, PanelMeeting, User
 
 if TYPE_CHECKING:
@@ -38,7 +41,8 @@ class GuardContext:
         return (self.case.data or {}).get(name)
 
 
-Guard = Callable[[GuardContext], str | None]
+Failure = str | FieldProblem
+Guard = Callable[[GuardContext], Failure | list[FieldProblem] | None]
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,23 @@ def guard(*, uses_form: bool = False) -> Callable[[Guard], Guard]:
     return register
 
 
-def evaluate(names: tuple[str, ...], ctx: GuardContext) -> list[str]:
-    """The messages of every guard in `names` that does not hold (form guards need a form)."""
-    problems = []
+def failures(names: tuple[str, ...], ctx: GuardContext) -> list[Failure]:
+    """What every guard in `names` that does not hold says (form guards need a form)."""
+    found: list[Failure] = []
     for name in names:
         spec = GUARDS[name]
         if spec.uses_form and ctx.form is None:
             continue
-        message = spec.check(ctx)
-        if message:
-            problems.append(message)
-    return problems
+        failure = spec.check(ctx)
+        for one in failure if isinstance(failure, list) else [failure] if failure else []:
+            if one not in found:  # two guards about one meeting: "no such meeting" once
+                found.append(one)
+    return found
+
+
+def evaluate(names: tuple[str, ...], ctx: GuardContext) -> list[str]:
+    """The messages of every guard in `names` that does not hold (form guards need a form)."""
+    return [f.message if isinstance(f, FieldProblem) else f for f in failures(names, ctx)]
 
 
 def holds(name: str, ctx: GuardContext) -> bool:
@@ -111,6 +121,20 @@ def offence_not_after_referral(ctx: GuardContext) -> str | None:
         f"The offence date ({offence:%d %B %Y}) is after the referral date "
         f"({referred:%d %B %Y}). Check both dates."
     )
+
+
+@guard(uses_form=True)
+def referral_dates_not_in_future(ctx: GuardContext) -> list[FieldProblem]:
+    """The offence and the referral have happened (the bail date may be still to come)."""
+    if ctx.now is None:
+        return []
+    today = local_date(ctx.now)
+    labels = {f.name: f.label for f in ctx.definition.referral.fields}
+    return [FieldProblem(name, f"{labels.get(name, name)} ({day:%d %B %Y}) is in the future. "
+                               f"Enter the date it happened, on or before today "
+                               f"({today:%d %B %Y}).")
+            for name in ("offence_date", "referral_date")
+            if (day := ctx.field(name)) is not None and day > today]
 
 
 # --- victims ----------------------------------------------------------------------------------
@@ -202,24 +226,64 @@ def assessment_countersigned(ctx: GuardContext) -> str | None:
 # --- the panel decision -----------------------------------------------------------------------
 
 
-@guard(uses_form=True)
-def quorate_panel(ctx: GuardContext) -> str | None:
-    meeting_id = ctx.field("meeting_id")
+# The form field naming the panel meeting. What the meeting guards find wrong is about it, so a
+# form shows it by that field (and a meeting's agenda can tell which cases it could decide).
+MEETING_FIELD = "meeting_id"
+
+
+def _chosen_meeting(ctx: GuardContext) -> PanelMeeting | FieldProblem | None:
+    """The meeting the form names, a problem if there is no such meeting, or None if the form
+    names none (a required field: the form's own check says so)."""
+    meeting_id = ctx.field(MEETING_FIELD)
     if meeting_id is None or ctx.session is None:
         return None
     meeting = ctx.session.get(PanelMeeting, meeting_id)
     if meeting is None:
-        return f"Panel meeting {meeting_id} does not exist. Choose a meeting from the list."
-    if ctx.now is not None and meeting.held_on > local_date(ctx.now):
-        return (f"The panel meeting on {meeting.held_on:%d %B %Y} has not happened yet. "
-                "Record the decision on or after the day of the meeting.")
-    # Imported here: ooc.quorum needs ooc.definitions, which needs this module.
-    from ooc.quorum import effective_quorum
+        return FieldProblem(MEETING_FIELD, f"Panel meeting {meeting_id} does not exist. Choose "
+                                           "a meeting from the list.")
+    return meeting
 
-    problems = effective_quorum(ctx.session, ctx.definition).problems(meeting.agencies_present)
+
+def _countersigned_on(ctx: GuardContext) -> date | None:
+    at = (ctx.record("countersignature") or {}).get("at")
+    return local_date(datetime.fromisoformat(at)) if at else None
+
+
+@guard(uses_form=True)
+def meeting_held_since_countersignature(ctx: GuardContext) -> FieldProblem | None:
+    """The meeting has happened (on or before today), and not before the assessment it needed
+    was countersigned (a panel cannot have considered a case that was not yet ready)."""
+    meeting = _chosen_meeting(ctx)
+    if not isinstance(meeting, PanelMeeting):
+        return meeting
+    held = meeting.held_on
+    if ctx.now is not None and held > (today := local_date(ctx.now)):
+        return FieldProblem(MEETING_FIELD, (
+            f"The panel meeting on {held:%d %B %Y} has not happened yet (today is "
+            f"{today:%d %B %Y}). Record what the panel did on or after the day of the meeting."))
+    countersigned = _countersigned_on(ctx)
+    if countersigned is not None and held < countersigned:
+        return FieldProblem(MEETING_FIELD, (
+            f"The panel meeting on {held:%d %B %Y} was held before the assessment was "
+            f"countersigned on {countersigned:%d %B %Y}, so it cannot have considered this case. "
+            f"Choose a meeting held on or after {countersigned:%d %B %Y}."))
+    return None
+
+
+@guard(uses_form=True)
+def quorate_panel(ctx: GuardContext) -> FieldProblem | None:
+    meeting = _chosen_meeting(ctx)
+    if not isinstance(meeting, PanelMeeting):
+        return meeting
+    # Imported here: ooc.panels needs ooc.definitions, which needs this module.
+    from ooc.panels import quorum_problems
+
+    # Whether it was quorate was fixed when it was recorded, under the rule in force then.
+    problems = quorum_problems(ctx.session, ctx.definition, meeting)
     if not problems:
         return None
-    return f"The panel meeting on {meeting.held_on:%d %B %Y} is not quorate: {'; '.join(problems)}."
+    return FieldProblem(MEETING_FIELD, f"The panel meeting on {meeting.held_on:%d %B %Y} is not "
+                                       f"quorate: {'; '.join(problems)}.")
 
 
 @guard(uses_form=True)

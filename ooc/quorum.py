@@ -30,8 +30,19 @@ def as_quorum(rule: QuorumRule) -> Quorum:
 
 
 def effective_quorum(session: Session, definition: Definition) -> Quorum:
-    """The rule panel decisions on `definition`'s workflow must meet now."""
+    """The rule a panel meeting of `definition`'s workflow recorded now must meet."""
     rule = latest_rule(session, definition.name)
+    return definition.quorum if rule is None else as_quorum(rule)
+
+
+def quorum_in_force(session: Session, definition: Definition, at: datetime) -> Quorum:
+    """The rule in force at an instant: the last change an administrator had made by then, or
+    else the workflow file's."""
+    rule = session.exec(select(QuorumRule)
+                        .where(QuorumRule.workflow_name == definition.name,
+                               QuorumRule.updated_at <= to_utc(at))
+                        .order_by(QuorumRule.updated_at.desc(), QuorumRule.id.desc())
+                        .limit(1)).first()
     return definition.quorum if rule is None else as_quorum(rule)
 
 

@@ -35,7 +35,7 @@ from ooc.errors import (
 from ooc.figures.facts import add_new_case_facts
 from ooc.figures.upkeep import record_event
 from ooc.forms import clean_form, to_json
-from ooc.guards import GuardContext, evaluate, holds
+from ooc.guards import GuardContext, evaluate, failures, holds
 from ooc.machine import TrackState, WorkflowRegistry
 from ooc.models import TRACK_COLUMNS, Case, User
 
@@ -106,9 +106,9 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
                 **values)
     ctx = GuardContext(definition=definition, case=case, actor=actor, form=values,
                        session=session, now=now)
-    failures = evaluate(definition.referral.guards, ctx)
-    if failures:
-        raise GuardsFailed("The referral cannot be accepted.", failures)
+    unmet = failures(definition.referral.guards, ctx)
+    if unmet:
+        raise GuardsFailed("The referral cannot be accepted.", unmet)
     initial = {}
     for name, track in definition.tracks.items():
         route = next(r for r in track.initial if r.when is None or holds(r.when, ctx))
@@ -283,9 +283,9 @@ def check_transition(session: Session, *, registry: WorkflowRegistry, case_id: i
     ctx = GuardContext(definition=definition, case=case, actor=actor, form=form, session=session,
                        now=now)
     to_state = _destination(registry, definition, transition, from_state, ctx)
-    failures = evaluate(_guard_names(definition, transition, to_state), ctx)
-    if failures:
-        raise GuardsFailed(f"{transition.label} cannot be done yet.", failures)
+    unmet = failures(_guard_names(definition, transition, to_state), ctx)
+    if unmet:
+        raise GuardsFailed(f"{transition.label} cannot be done yet.", unmet)
     return Checked(case, definition, transition, role, from_state, to_state, form, ctx)
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel
 
 from ooc import service
 from ooc.accounts import hash_password
+from ooc.calendar import local_date
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting, User
 from ooc.panels import record_meeting
@@ -136,9 +137,9 @@ def _reference_workflow():
 
 
 def make_meeting(session: Session, held_on: date = date(2026, 3, 2),
-                 agencies: list[str] | None = None) -> PanelMeeting:
+                 agencies: list[str] | None = None, now: datetime = NOW) -> PanelMeeting:
     return record_meeting(session, definition=_reference_workflow(), held_on=held_on, chair="chair",
-                          agencies=QUORATE if agencies is None else agencies, now=NOW)
+                          agencies=QUORATE if agencies is None else agencies, now=now)
 
 
 class Walker:
@@ -173,8 +174,11 @@ class Walker:
         return result
 
     def quorate_meeting(self) -> PanelMeeting:
-        if self.meeting is None:
-            self.meeting = make_meeting(self.session)
+        """A quorate panel meeting held today (the walker's today): one a day, as panels meet
+        after the cases before them are ready."""
+        today = local_date(self.now)
+        if self.meeting is None or self.meeting.held_on != today:
+            self.meeting = make_meeting(self.session, today, now=self.now)
             self.session.commit()
         return self.meeting
 

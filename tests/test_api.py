@@ -4,6 +4,7 @@ its OpenAPI documentation served without the internet."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlmodel import select
@@ -128,9 +129,12 @@ def test_a_referral_the_workflow_cannot_accept_lists_each_unmet_condition(client
                            headers=token_for(session, "police"))
     assert response.status_code == 422
     reasons = response.json()["reasons"]
-    assert len(reasons) == 2
+    assert len(reasons) == 3
     assert reasons[0].startswith("The child was 8 on the date of the offence")
     assert reasons[1].startswith("The offence date (20 March 2026) is after the referral date")
+    assert reasons[2].startswith("Date of the offence (20 March 2026) is in the future.")
+    # A condition about one field names it, as a bad field does.
+    assert response.json()["problems"] == [{"field": "offence_date", "message": reasons[2]}]
 
 
 @pytest.mark.parametrize("username", ["board", "manager", "victim_worker"])
@@ -351,11 +355,13 @@ def test_a_role_that_may_not_fire_a_trigger_gets_a_403(client, session, registry
     assert (case.state, case.version) == ("awaiting_countersignature", 3)
 
 
-def test_each_unmet_condition_is_listed_and_nothing_changes(client, session, registry, users):
+def test_each_unmet_condition_is_listed_and_nothing_changes(client, session, registry, users,
+                                                             clock):
     walker = Walker(session, registry, users)
     case = walker.create(has_victim=True)  # gravity 2: an informal outcome is indicated
-    walker.to(case, "ready_for_panel")
-    meeting = make_meeting(session, agencies=["police", "yjs"])
+    walker.to(case, "ready_for_panel")  # countersigned on 4 March
+    clock[0] = walker.now
+    meeting = make_meeting(session, date(2026, 3, 4), agencies=["police", "yjs"])
     session.commit()
     response = client.post(
         f"/api/v1/cases/{case.id}/transitions",
@@ -365,10 +371,11 @@ def test_each_unmet_condition_is_listed_and_nothing_changes(client, session, reg
     assert response.status_code == 422
     body = response.json()
     assert body["message"] == "Record the panel's decision cannot be done yet."
-    assert "problems" not in body
     reasons = body["reasons"]
+    # The meeting's problem is about the field that names it; the others are not about one.
+    assert body["problems"] == [{"field": "meeting_id", "message": reasons[0]}]
     assert len(reasons) == 4, reasons
-    assert reasons[0] == ("The panel meeting on 02 March 2026 is not quorate: it needs at "
+    assert reasons[0] == ("The panel meeting on 04 March 2026 is not quorate: it needs at "
                           "least 2 other agencies and had 0.")
     assert reasons[1].startswith("The gravity score of 2 indicates")
     assert reasons[2] == ("Youth caution can only be given when the child has admitted the "
@@ -399,6 +406,7 @@ def test_each_bad_field_is_named(client, session, registry, users):
                            json={"trigger": "defer", "reason_code": "bored"}, headers=headers)
     assert response.status_code == 422
     assert response.json()["problems"] == [
+        {"field": "meeting_id", "message": "Choose panel meeting."},
         {"field": "reason", "message": "Give a reason to defer to a later panel."},
         {"field": "reason_code",
          "message": "'bored' is not a reason code for this action (use one of: "

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -316,12 +316,18 @@ def test_eight_people_racing_on_one_case_exactly_one_succeeds(engine, registry, 
     _assert_chain_intact(engine)
 
 
+def meeting_on(walker: Walker, day: datetime) -> int:
+    """A panel meeting held on the day the contenders act (after the countersignature)."""
+    walker.now = day
+    return walker.quorate_meeting().id
+
+
 # Each step of the path, raced by eight contenders of the right role(s).
 RACED_PATH: list[tuple[str, list[str], Callable[[Walker], dict | None], dict[str, Any]]] = [
     ("take_case", ["case_manager", "case_manager2"], lambda w: None, {}),
     ("submit_assessment", ["case_manager", "case_manager2"], lambda w: assessment(), {}),
     ("countersign", ["manager", "manager2"], lambda w: None, {}),
-    ("defer", ["chair", "chair_manager"], lambda w: None,
+    ("defer", ["chair", "chair_manager"], lambda w: {"meeting_id": meeting_on(w, LATER)},
      {"reason": "Waiting for the school report.", "reason_code": "more_information_needed"}),
 ]
 

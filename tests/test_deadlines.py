@@ -114,3 +114,28 @@ def test_listing_shows_working_days_left_or_overdue(walker):
                                case_manager="case_manager")
     assert {s.case_id for s in mine} == {second.id}
     assert first.id not in {s.case_id for s in mine}
+
+
+def test_a_victim_track_step_leaves_the_case_deadlines_open(walker):
+    """The victim track ending (victim told the outcome) does not end the case: its review and
+    sign-off deadlines stay open."""
+    case = walker.create(has_victim=True)
+    walker.to(case, "awaiting_signoff")
+    walker.fire(case, "not_offer_rj", "victim_worker", {"reasons": "Not suitable."})
+    walker.fire(case, "inform_victim", "victim_worker")  # the victim track's terminal state
+    assert deadlines_of(walker.session, case)["sign_off"] == [(date(2026, 3, 12), "open")]
+    walker.tick()
+    walker.fire(case, "sign_off", "manager")
+    assert deadlines_of(walker.session, case)["review"] == [(date(2026, 5, 1), "open")]
+
+
+def test_a_victim_told_the_outcome_during_the_intervention_keeps_its_review_due(walker):
+    case = walker.create(has_victim=True)
+    walker.to(case, "intervention")
+    walker.fire(case, "not_offer_rj", "victim_worker", {"reasons": "Not suitable."})
+    walker.tick()
+    walker.fire(case, "inform_victim", "victim_worker")
+    assert deadlines_of(walker.session, case)["review"] == [(date(2026, 5, 1), "open")]
+    listed = list_open_deadlines(walker.session, registry=walker.registry, now=walker.now,
+                                 case_id=case.id)
+    assert [s.name for s in listed] == ["review"]

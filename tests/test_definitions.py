@@ -66,7 +66,8 @@ def test_malformed_toml_names_the_file_and_line(folder):
      "transition 'take_case' dest: unknown state 'assesing'"),
     ('guards = ["not_assessment_author"]', 'guards = ["not_the_author"]',
      "transition 'countersign': unknown guard 'not_the_author'"),
-    ('roles = ["panel_chair"]\nreason = "required"', 'roles = ["chair"]\nreason = "required"',
+    ('roles = ["panel_chair"]\nguards = ["meeting_held_since_countersignature"]\nreason',
+     'roles = ["chair"]\nguards = ["meeting_held_since_countersignature"]\nreason',
      "transition 'defer': unknown role 'chair'"),
     ('working_days = 10', 'working_days = -10', "deadline 'assessment': the period should be"),
     ('working_days = 10', 'working_days = 10\nweeks = 2',
@@ -108,8 +109,8 @@ def test_trigger_defined_twice_from_the_same_state(folder):
 
 def test_every_problem_is_reported_at_once(folder):
     text = replaced('guards = ["not_assessment_author"]', 'guards = ["nobody"]')
-    text = text.replace('roles = ["victim_worker"]\nrecords = "victim_contact"',
-                        'roles = ["victim_officer"]\nrecords = "victim_contact"')
+    text = text.replace('roles = ["victim_worker"]\nguards = ["victim_contactable"]',
+                        'roles = ["victim_officer"]\nguards = ["victim_contactable"]')
     problems = problems_of(write(folder, text))
     assert any("unknown guard 'nobody'" in p for p in problems)
     assert any("unknown role 'victim_officer'" in p for p in problems)
@@ -141,3 +142,19 @@ def test_cli_check_reports_malformed_toml_and_missing_files_without_traceback(fo
     assert "is not valid TOML" in result.output
     assert "nope.toml: no such file" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_the_panel_agenda_window_is_read_and_checked(folder):
+    assert load_definition(WORKFLOWS / "oocd.v1.toml").panel.agenda_within_working_days == 5
+    three = replaced("agenda_within_working_days = 5", "agenda_within_working_days = 3")
+    assert load_definition(write(folder, three)).panel.agenda_within_working_days == 3
+    problems = problems_of(write(folder, replaced("agenda_within_working_days = 5",
+                                                  'agenda_within_working_days = "five"\n'
+                                                  "agenda_days = 2")))
+    assert "broken.toml: [panel]: 'agenda_within_working_days' should be a whole number, not " \
+           "'five'." in problems
+    assert "broken.toml: [panel]: unknown key 'agenda_days'." in problems
+    problems = problems_of(write(folder, replaced("agenda_within_working_days = 5",
+                                                  "agenda_within_working_days = -1")))
+    assert problems == ["broken.toml: [panel]: 'agenda_within_working_days' should be 0 (the "
+                        "day of the meeting only) or more, not -1."]

@@ -12,7 +12,7 @@ from ooc.audit import case_events, export_events, replay, verify_trail
 from ooc.demo import load_demo
 from ooc.figures.facts import facts_differences
 from ooc.guards import age_on
-from ooc.models import Case, PanelMeeting, User
+from ooc.models import Case, Deadline, PanelMeeting, User
 from tests.support import empty_database
 
 TODAY = date(2026, 11, 20)
@@ -38,6 +38,9 @@ def test_demo_cases_cover_every_state_and_outcome(session, registry):
     for trigger in ("return_assessment", "return_decision", "withdraw", "breach",
                     "record_review", "start_rj", "inform_victim"):
         assert triggers[trigger], f"no {trigger} in the demo data"
+    # A victim who asked not to be contacted never is (the engine would refuse it).
+    assert not [c.id for c in cases if c.victim_opted_out for e in case_events(session, c.id)
+                if e.trigger == "contact_victim"]
 
 
 def test_demo_children_are_varied_and_synthetic(session, registry):
@@ -83,3 +86,17 @@ def test_the_same_seed_gives_the_same_data(engine, session, registry):
     first = fresh_export(seed=3)
     assert fresh_export(seed=3) == first
     assert fresh_export(seed=4) != first
+
+
+def test_every_demo_case_in_intervention_has_its_review_due(session, registry):
+    """Telling a victim the outcome must not cancel the 8-weekly review of the intervention."""
+    load(session, registry)
+    review = next(r for r in registry.latest("oocd").deadlines if r.repeats)
+    in_intervention = session.exec(select(Case.id).where(
+        Case.state == review.from_entering)).all()
+    open_reviews = Counter(session.exec(select(Deadline.case_id).where(
+        Deadline.name == review.name, Deadline.met_at.is_(None),
+        Deadline.cancelled_at.is_(None))).all())
+    assert in_intervention
+    assert {case_id: open_reviews[case_id] for case_id in in_intervention} == {
+        case_id: 1 for case_id in in_intervention}

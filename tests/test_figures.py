@@ -14,7 +14,7 @@ import pytest
 from ooc.figures import BadPeriod, FiguresConfig, Period, compute_figures
 from ooc.figures.facts import facts_differences, refresh_facts
 from ooc.figures.suppression import suppressed_cells
-from tests.support import Walker, assessment, make_meeting
+from tests.support import Walker, assessment, decision, make_meeting
 
 MARCH = Period.of(date(2026, 3, 1), date(2026, 4, 30), datetime(2026, 6, 1, tzinfo=UTC))
 
@@ -55,9 +55,9 @@ def test_assessment_on_the_10th_working_day_is_on_time_and_on_the_11th_late(walk
 def test_bank_holidays_and_summer_time_inside_the_window(walker, session, registry):
     # Due Wednesday 15 April: 14 April is on time only because Easter's two bank holidays do
     # not count; 23:30 UTC on the 15th is 00:30 on the 16th in London, so late.
+    walker.now = at(date(2026, 3, 30), 8)
     after_easter = walker.create(police_reference="T1/EASTER", referral_date="2026-03-30")
     last_minute = walker.create(police_reference="T1/BST", referral_date="2026-03-30")
-    walker.now = at(date(2026, 3, 30), 8)
     submit_on(walker, after_easter, date(2026, 4, 14))
     submit_on(walker, last_minute, date(2026, 4, 15), 23, 30)
 
@@ -125,8 +125,10 @@ def test_decisions_at_a_meeting_recorded_as_not_quorate_are_not_counted_in_d5(
     quorate = walker.create(police_reference="Q/1")
     imported = walker.create(police_reference="Q/2")
     walker.to_awaiting_signoff(quorate)
-    walker.meeting = make_meeting(session, agencies=["police", "yjs", "health", "education"])
-    walker.to_awaiting_signoff(imported)
+    walker.to_ready_for_panel(imported)
+    walker.meeting = make_meeting(session, walker.now.date(),
+                                  agencies=["police", "yjs", "health", "education"])
+    walker.fire(imported, "record_decision", "chair", decision(walker.meeting.id))
     # As a meeting brought over from an older system might be: the guard never saw it.
     walker.meeting.quorate = False
     session.commit()

@@ -74,10 +74,10 @@ def test_the_author_cannot_countersign_their_own_assessment(walker):
 def test_decision_at_a_meeting_that_is_not_quorate(walker):
     case = walker.create()
     walker.to(case, "ready_for_panel")
-    meeting = make_meeting(walker.session, date(2026, 3, 3), ["yjs", "health"])
+    meeting = make_meeting(walker.session, date(2026, 3, 4), ["yjs", "health"])
     walker.session.commit()
     reasons = refused(walker, case, "record_decision", "chair", decision(meeting.id))
-    assert reasons == ["The panel meeting on 03 March 2026 is not quorate: Police did not "
+    assert reasons == ["The panel meeting on 04 March 2026 is not quorate: Police did not "
                        "attend; it needs at least 2 other agencies and had 1."]
 
 
@@ -224,6 +224,42 @@ def test_referrals_outside_the_scheme_are_refused(session, registry, users, over
     assert session.exec(select(Case)).all() == []
 
 
+def test_a_referral_cannot_be_dated_in_the_future_but_a_bail_date_can(session, registry, users):
+    now = Walker(session, registry, users).now  # Monday 2 March 2026
+    with pytest.raises(GuardsFailed) as raised:
+        service.create_case(session, registry=registry, actor=users["police"], now=now,
+                            referral=referral(offence_date="2026-03-03",
+                                              referral_date="2026-03-04"))
+    session.rollback()
+    assert raised.value.reasons == [
+        "Date of the offence (03 March 2026) is in the future. Enter the date it happened, "
+        "on or before today (02 March 2026).",
+        "Date of referral (04 March 2026) is in the future. Enter the date it happened, on or "
+        "before today (02 March 2026).",
+    ]
+    # Each names the field it concerns, so a form can show it by that field.
+    assert [p.field for p in raised.value.problems] == ["offence_date", "referral_date"]
+    assert session.exec(select(Case)).all() == []
+    case = service.create_case(session, registry=registry, actor=users["police"], now=now,
+                               referral=referral(bail_date="2026-04-20"))
+    assert (case.referral_date, case.bail_date) == (date(2026, 3, 2), date(2026, 4, 20))
+
+
+def test_the_local_date_decides_what_is_in_the_future(session, registry, users):
+    """23:30 UTC on 1 March is still 1 March in London (winter), so 2 March is tomorrow."""
+    from datetime import UTC, datetime
+
+    with pytest.raises(GuardsFailed):
+        service.create_case(session, registry=registry, actor=users["police"],
+                            now=datetime(2026, 3, 1, 23, 30, tzinfo=UTC), referral=referral())
+    session.rollback()
+    # 23:30 UTC on 1 June is 00:30 on 2 June in London (summer time): today, not the future.
+    case = service.create_case(session, registry=registry, actor=users["police"],
+                               now=datetime(2026, 6, 1, 23, 30, tzinfo=UTC),
+                               referral=referral(referral_date="2026-06-02"))
+    assert case.referral_date == date(2026, 6, 2)
+
+
 def test_badly_typed_referral_fields_are_each_named(session, registry, users):
     with pytest.raises(InvalidForm) as raised:
         service.create_case(session, registry=registry, actor=users["police"], now=Walker(
@@ -296,12 +332,43 @@ def test_a_returned_decision_no_longer_counts_as_decided(walker):
 
 def test_a_decision_cannot_cite_a_meeting_that_has_not_happened(walker):
     case = walker.create()
-    walker.to(case, "ready_for_panel")
+    walker.to(case, "ready_for_panel")  # countersigned on Wednesday 4 March
     meeting = make_meeting(walker.session, date(2026, 3, 31))
     walker.session.commit()
     reasons = refused(walker, case, "record_decision", "chair", decision(meeting.id))
-    assert reasons == ["The panel meeting on 31 March 2026 has not happened yet. Record the "
-                       "decision on or after the day of the meeting."]
+    assert reasons == ["The panel meeting on 31 March 2026 has not happened yet (today is 04 "
+                       "March 2026). Record what the panel did on or after the day of the "
+                       "meeting."]
+
+
+def test_a_decision_cannot_cite_a_meeting_held_before_the_countersignature(walker):
+    case = walker.create()
+    walker.to(case, "ready_for_panel")  # countersigned on Wednesday 4 March
+    before = make_meeting(walker.session, date(2026, 3, 3))
+    walker.session.commit()
+    reasons = refused(walker, case, "record_decision", "chair", decision(before.id))
+    assert reasons == ["The panel meeting on 03 March 2026 was held before the assessment was "
+                       "countersigned on 04 March 2026, so it cannot have considered this case. "
+                       "Choose a meeting held on or after 04 March 2026."]
+    same_day = make_meeting(walker.session, date(2026, 3, 4))
+    walker.session.commit()
+    walker.fire(case, "record_decision", "chair", decision(same_day.id))
+    assert case.data["decision"]["meeting_id"] == same_day.id
+
+
+def test_the_countersignature_date_is_the_local_date(walker):
+    """Countersigned at 23:30 UTC on 31 March: 00:30 on 1 April in London (summer time)."""
+    from datetime import UTC, datetime
+
+    case = walker.create()
+    walker.to(case, "awaiting_countersignature")
+    walker.now = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    walker.fire(case, "countersign", "manager")
+    walker.tick()
+    meeting = make_meeting(walker.session, date(2026, 3, 31))
+    walker.session.commit()
+    reasons = refused(walker, case, "record_decision", "chair", decision(meeting.id))
+    assert "countersigned on 01 April 2026" in reasons[0]
 
 
 def test_a_victim_who_refused_further_contact_is_not_told_the_outcome(walker):
@@ -324,3 +391,23 @@ def test_referral_text_longer_than_its_column_is_refused_on_every_database(sessi
                             referral=referral(police_reference="X" * 65))
     session.rollback()
     assert raised.value.reasons == ["Police reference must be 64 characters or fewer."]
+
+
+def test_a_victim_who_opted_out_is_never_offered_contact_and_the_case_still_closes(walker):
+    case = walker.create(has_victim=True, victim_opted_out=True)
+    actions = {a.trigger: a for a in service.available_actions(
+        walker.session, registry=walker.registry, case=case,
+        actor=walker.users["victim_worker"], now=walker.now)}
+    assert not actions["contact_victim"].allowed
+    assert actions["contact_victim"].reasons == ("The victim asked not to be contacted.",)
+    assert actions["record_victim_views"].allowed
+    reasons = refused(walker, case, "contact_victim", "victim_worker",
+                      {"consents_to_contact": True})
+    assert reasons == ["The victim asked not to be contacted."]
+    # Views recorded with the reason, restorative justice not offered, then the case closes.
+    walker.fire(case, "record_victim_views", "victim_worker",
+                {"reason_not_obtained": "The victim asked not to be contacted."})
+    walker.fire(case, "not_offer_rj", "victim_worker",
+                {"reasons": "Not offered: the victim asked not to be contacted."})
+    walker.to(case, "closed")
+    assert (case.state, case.victim_state) == ("closed", "rj_declined")

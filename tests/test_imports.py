@@ -131,6 +131,9 @@ def test_each_bad_row_is_listed_with_its_reasons_and_the_good_rows_are_created(
     assert rejected[6].reasons == (
         "Sex: 'F' is not one of the allowed values (female, male, not_known).",)
     assert "is after the referral date" in rejected[7].reasons[0]
+    assert rejected[7].reasons[1] == (
+        "Date of the offence (10 March 2026) is in the future. Enter the date it happened, on or "
+        "before today (02 March 2026).")
     assert rejected[8].reasons == ("Enter police reference.",)
     assert not report.ok
     assert references(session) == ["GOOD/1", "GOOD/8"]

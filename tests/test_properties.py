@@ -43,6 +43,7 @@ from sqlmodel import Session, select
 
 from ooc import service
 from ooc.audit import case_events, replay, verify_trail
+from ooc.calendar import local_date
 from ooc.definitions import Definition
 from ooc.errors import GuardsFailed, InvalidForm, OocError, RoleNotAllowed, UnknownTrigger
 from ooc.figures.facts import facts_differences
@@ -129,12 +130,20 @@ CHOICES: dict[str, list[Choice]] = {
         Choice("a field the form does not have", {"comments": "Fine."}),
     ],
     "defer": [
-        Valid("valid", None, {"reason": "Waiting for the school report.",
-                              "reason_code": "more_information_needed"}),
-        Choice("a reason with no code", None, {"reason": "The child was ill."}),
-        Choice("no reason", None, {}),
-        Choice("a blank reason", None, {"reason": "   ", "reason_code": "other"}),
-        Choice("an unknown reason code", None, {"reason": "Busy.", "reason_code": "busy"}),
+        Valid("valid", lambda m: {"meeting_id": m.quorate},
+              {"reason": "Waiting for the school report.",
+               "reason_code": "more_information_needed"}),
+        Valid("at a meeting that is not quorate", lambda m: {"meeting_id": m.not_quorate},
+              {"reason": "The panel was not quorate.", "reason_code": "other"}),
+        Choice("no meeting", None, {"reason": "The child was ill.",
+                                    "reason_code": "child_did_not_attend"}),
+        Choice("a reason with no code", lambda m: {"meeting_id": m.quorate},
+               {"reason": "The child was ill."}),
+        Choice("no reason", lambda m: {"meeting_id": m.quorate}, {}),
+        Choice("a blank reason", lambda m: {"meeting_id": m.quorate},
+               {"reason": "   ", "reason_code": "other"}),
+        Choice("an unknown reason code", lambda m: {"meeting_id": m.quorate},
+               {"reason": "Busy.", "reason_code": "busy"}),
     ],
     "record_decision": [
         Valid("valid, with every rationale", _decision(**ALWAYS_JUSTIFIED)),
@@ -291,10 +300,20 @@ def _new_case(session: Session, registry: WorkflowRegistry, users: dict[str, Use
     case = service.create_case(
         session, registry=registry, actor=users["police"], now=NOW,
         referral=referral(police_reference=f"PROP/{next(_references):06d}", **shape))
-    quorate = make_meeting(session, held_on=date(2026, 3, 2))
-    not_quorate = make_meeting(session, held_on=date(2026, 3, 2), agencies=["police", "yjs"])
     session.commit()
-    return case, Meetings(quorate.id, not_quorate.id)
+    return case, _meetings_on(session, local_date(NOW), {})
+
+
+def _meetings_on(session: Session, day: date, made: dict[date, Meetings]) -> Meetings:
+    """A quorate and a non-quorate panel meeting held on `day`, made (and committed) the first
+    time they are asked for: a decision cites a meeting held by then and not before the case
+    was ready for it."""
+    if day not in made:
+        quorate = make_meeting(session, held_on=day)
+        not_quorate = make_meeting(session, held_on=day, agencies=["police", "yjs"])
+        session.commit()
+        made[day] = Meetings(quorate.id, not_quorate.id)
+    return made[day]
 
 
 def _odds(data: st.DataObject, odds: int, label: str) -> bool:
@@ -339,6 +358,7 @@ def _play(engine: Engine, registry: WorkflowRegistry, data: st.DataObject) -> No
         definition = registry.get(case.workflow_name, case.workflow_version)
         _assert_legal_states(definition, case)
         now = NOW
+        made = {local_date(NOW): meetings}
 
         for _ in range(data.draw(st.integers(1, MAX_STEPS), label="steps")):
             case = session.get(Case, case_id)
@@ -355,6 +375,7 @@ def _play(engine: Engine, registry: WorkflowRegistry, data: st.DataObject) -> No
                 session, registry=registry, case=session.get(Case, case_id), actor=actor,
                 now=now)}
             now += timedelta(hours=20)
+            meetings = _meetings_on(session, local_date(now), made)
 
             try:
                 result = service.fire(session, registry=registry, case_id=case_id,

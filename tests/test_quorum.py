@@ -1,14 +1,16 @@
-"""The quorum rule: the workflow file's until an administrator changes it, and the panel
-decision guard always applies the rule in force."""
+"""The quorum rule: the workflow file's until an administrator changes it. A meeting is quorate
+or not under the rule in force when it is recorded, and stays so: the decision guard and figure
+D5 both read that."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from ooc.definitions import Option
 from ooc.errors import GuardsFailed, InvalidForm, RoleNotAllowed
+from ooc.figures import Period, compute_figures
 from ooc.quorum import change_quorum, describe, effective_quorum, known_agencies
 from tests.support import NOW, Walker, decision, make_meeting
 
@@ -102,38 +104,71 @@ def test_an_agency_can_be_added_by_name_but_not_twice(session, registry, users):
     assert "youth_offending_team_east" in [a.value for a in known_agencies(session, definition)]
 
 
-# --- the decision guard uses the rule in force ------------------------------------------------
+# --- a meeting's quorum is fixed when it is recorded --------------------------------------------
 
 
-def ready_case(session, registry, users):
+def ready_case(session, registry, users, reference="TEST/0001"):
     walker = Walker(session, registry, users)
-    case = walker.create()
-    walker.to(case, "ready_for_panel")
+    case = walker.create(police_reference=reference)
+    walker.to(case, "ready_for_panel")  # countersigned on Wednesday 4 March
     return walker, case
 
 
-def test_a_decision_must_meet_the_administrators_rule(session, registry, users):
+def d5(session, registry):
+    period = Period.of(date(2026, 3, 1), date(2026, 3, 31), datetime(2026, 4, 1, tzinfo=UTC))
+    return compute_figures(session, registry=registry, period=period,
+                           with_cases=True)["D5"].value
+
+
+def test_a_meeting_recorded_after_a_change_must_meet_the_new_rule(session, registry, users):
     walker, case = ready_case(session, registry, users)
-    meeting = make_meeting(session)  # police, yjs, health and education: quorate by the file
     change(session, registry.latest("oocd"), users, required=("police", "yjs", "victim_service"),
-           minimum=1)
+           minimum=1, now=walker.now - timedelta(hours=1))
+    meeting = make_meeting(session, date(2026, 3, 4), now=walker.now)  # quorate by the file
     session.commit()
+    assert not meeting.quorate
     with pytest.raises(GuardsFailed) as refused:
         walker.fire(case, "record_decision", "chair", decision(meeting.id))
-    assert "Victim service did not attend" in " ".join(refused.value.reasons)
+    assert refused.value.reasons == ["The panel meeting on 04 March 2026 is not quorate: Victim "
+                                     "service did not attend."]
     session.refresh(case)
     assert case.state == "ready_for_panel"
 
 
-def test_a_meeting_the_file_would_refuse_is_quorate_under_a_looser_rule(session, registry,
-                                                                          users):
-    walker, case = ready_case(session, registry, users)
-    meeting = make_meeting(session, agencies=["police", "yjs"])
+def test_changing_the_rule_later_changes_neither_the_guard_nor_d5_for_a_meeting(
+        session, registry, users):
+    walker, first = ready_case(session, registry, users)
+    _, second = ready_case(session, registry, users, reference="TEST/0002")
+    walker.now = datetime(2026, 3, 10, 10, tzinfo=UTC)
+    # Recorded under the file's rule (police and YJS, and 2 others): one quorate, one not.
+    quorate = make_meeting(session, date(2026, 3, 10), now=walker.now)
+    short = make_meeting(session, date(2026, 3, 10), agencies=["police", "yjs"], now=walker.now)
     session.commit()
-    with pytest.raises(GuardsFailed, match="cannot be done yet") as refused:
-        walker.fire(case, "record_decision", "chair", decision(meeting.id))
-    assert "it needs at least 2 other agencies and had 0" in " ".join(refused.value.reasons)
-    change(session, registry.latest("oocd"), users, minimum=0)
+    assert (quorate.quorate, short.quorate) == (True, False)
+
+    # Later the same day an administrator tightens the rule, then loosens it.
+    definition = registry.latest("oocd")
+    change(session, definition, users, required=("police", "yjs", "victim_service"), minimum=2,
+           now=walker.now + timedelta(hours=1))
     session.commit()
-    walker.fire(case, "record_decision", "chair", decision(meeting.id))
-    assert case.state == "awaiting_signoff"
+    walker.now += timedelta(hours=2)
+    walker.fire(first, "record_decision", "chair", decision(quorate.id))
+    assert first.state == "awaiting_signoff"
+    change(session, definition, users, minimum=0, now=walker.now + timedelta(hours=1))
+    session.commit()
+    walker.now += timedelta(hours=2)
+    with pytest.raises(GuardsFailed) as refused:
+        walker.fire(second, "record_decision", "chair", decision(short.id))
+    # What was missing under the rule in force when the meeting was recorded.
+    assert refused.value.reasons == ["The panel meeting on 10 March 2026 is not quorate: it "
+                                     "needs at least 2 other agencies and had 0."]
+    assert d5(session, registry).numerator_cases == (first.id,)
+    assert d5(session, registry).denominator_cases == (first.id,)
+
+    # A meeting recorded now meets the looser rule.
+    later = make_meeting(session, date(2026, 3, 10), agencies=["police", "yjs"],
+                         now=walker.now)
+    session.commit()
+    assert later.quorate
+    walker.fire(second, "record_decision", "chair", decision(later.id))
+    assert d5(session, registry).numerator_cases == (first.id, second.id)

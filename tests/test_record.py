@@ -42,7 +42,7 @@ def test_every_stage_is_recorded_with_labels_people_and_readable_values(session,
     assert countersigned.title == "Assessment countersigned" and countersigned.by == "Manager"
 
     decided = _rows(record.section("panel").entries[0])
-    assert decided["Panel meeting"] == "Monday 2 March 2026, chaired by Chair"
+    assert decided["Panel meeting"] == "Thursday 5 March 2026, chaired by Chair"
     assert decided["Agencies present"] == "Police, Youth justice service, Health, Education"
     assert decided["Quorate when recorded"] == "Yes"
     assert decided["Outcome"] == "Community resolution"

@@ -21,8 +21,8 @@ STEPS: dict[str, tuple[str, str, Any, dict[str, Any]]] = {
     "return_assessment": ("manager", "case_manager", {"comments": "Say more about desistance."},
                           {}),
     "countersign": ("manager", "chair", None, {}),
-    "defer": ("chair", "manager", None, {"reason": "Waiting for the school report.",
-                                          "reason_code": "more_information_needed"}),
+    "defer": ("chair", "manager", "meeting", {"reason": "Waiting for the school report.",
+                                               "reason_code": "more_information_needed"}),
     "record_decision": ("chair", "case_manager", "decision", {}),
     "return_decision": ("manager", "chair", {"comments": "Reconsider the conditions."}, {}),
     "sign_off": ("manager", "case_manager", None, {}),
@@ -93,6 +93,8 @@ def _data(walker: Walker, data: Any) -> Any:
         return assessment()
     if data == "decision":
         return decision(walker.quorate_meeting().id)
+    if data == "meeting":
+        return {"meeting_id": walker.quorate_meeting().id}
     return data
 
 

@@ -206,8 +206,6 @@ def test_a_changed_rule_is_stored_with_who_and_when_and_decides_quorum(client, s
     walker = Walker(session, registry, users)
     case = walker.create()
     walker.to(case, "ready_for_panel")
-    meeting = make_meeting(session)  # police, yjs, health, education: quorate by the file
-    session.commit()
     token = sign_in(client, "admin")
     response = client.post("/admin/quorum/oocd", data=quorum_form(token), follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/admin")
@@ -216,6 +214,9 @@ def test_a_changed_rule_is_stored_with_who_and_when_and_decides_quorum(client, s
         "admin", NOW, ["police", "yjs", "victim_service"], 1)
     assert "Police, Youth justice service and Victim service must attend" in client.get(
         "/admin").text
+    # A meeting recorded after the change: police, yjs, health, education (quorate by the file).
+    meeting = make_meeting(session, walker.now.date(), now=walker.now)
+    session.commit()
     with pytest.raises(GuardsFailed) as refused:
         walker.fire(case, "record_decision", "chair", decision(meeting.id))
     assert "Victim service did not attend" in " ".join(refused.value.reasons)

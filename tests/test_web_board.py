@@ -10,6 +10,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from ooc.deadlines import list_open_deadlines
+from ooc.figures import Period, compute_figures
+from ooc.figures.timeliness import OVERDUE_DEADLINES
 from ooc.models import Case
 from tests.support import NOW, Walker
 from tests.web_support import sign_in
@@ -80,7 +82,15 @@ def test_overdue_counts_per_milestone_match_the_open_deadlines(client, clock, se
     assert {name: n for name, n in shown.items() if n} == dict(expected)
     assert set(shown) == {rule.name for rule in registry.latest("oocd").deadlines}
     assert oocd["overdue_deadlines"] == len(overdue) > 0
-    assert oocd["cases_overdue"] == len({d.case_id for d in overdue})
+    # The cases counted are figure T6's: an overdue assessment, decision, countersignature or
+    # sign-off (not a review alone, or a victim still to be told the outcome).
+    t6_milestones = set(OVERDUE_DEADLINES.values())
+    assert oocd["cases_overdue"] == len({d.case_id for d in overdue
+                                         if d.name in t6_milestones}) > 0
+    today = clock[0].date()
+    t6 = compute_figures(session, registry=registry,
+                         period=Period.of(today, today, clock[0]))["T6"].value
+    assert oocd["cases_overdue"] == t6.numerator
 
 
 def test_nothing_is_overdue_on_the_first_day(client, cases):

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from ooc.errors import InvalidForm
 from ooc.models import PanelMeeting, QuorumRule
-from tests.support import NOW, Walker, make_meeting
+from tests.support import NOW, Walker, decision, make_meeting
 from tests.web_support import sign_in
 
 QUORATE = ["police", "yjs", "health", "education"]
@@ -172,7 +173,7 @@ def test_the_same_meeting_sent_twice_is_recorded_once(client, session):
 
 
 def test_the_agenda_lists_cases_ready_for_panel_oldest_referral_first(client, session, registry,
-                                                                       users):
+                                                                       users, clock):
     walker = Walker(session, registry, users)
     newer = walker.create(police_reference="TEST/NEWER", given_name="Newer",
                           referral_date="2026-03-02")
@@ -182,7 +183,8 @@ def test_the_agenda_lists_cases_ready_for_panel_oldest_referral_first(client, se
     for case in (newer, older):
         walker.to(case, "ready_for_panel")
     walker.to(elsewhere, "assessing")
-    meeting = make_meeting(session)
+    clock[0] = walker.now  # Monday 9 March: both were countersigned the week before
+    meeting = make_meeting(session, walker.now.date())
     session.commit()
     sign_in(client, "chair")
     page = client.get(f"/panel/meetings/{meeting.id}").text
@@ -245,6 +247,118 @@ def test_the_pages_follow_the_quorum_rule_an_administrator_set(client, session, 
     form = client.get("/panel/meetings/new").text
     assert 'data-quorum-minimum-others="3"' in form
     assert 'value="housing"' in form and 'value="probation"' not in form
+
+
+def test_a_meeting_keeps_the_quorum_it_had_when_recorded(client, session, users):
+    """Changing the rule later does not rewrite history: the page says what the decision guard
+    and figure D5 go by."""
+    quorate = make_meeting(session, agencies=QUORATE)
+    short = make_meeting(session, held_on=date(2026, 2, 24), agencies=ONE_OTHER)
+    session.add(QuorumRule(workflow_name="oocd", agencies=[
+        {"code": "police", "label": "Police"}, {"code": "yjs", "label": "Youth justice service"},
+        {"code": "health", "label": "Health"}, {"code": "education", "label": "Education"}],
+        required=["police", "yjs"], minimum_others=1, updated_at=NOW + timedelta(minutes=1),
+        updated_by="admin"))
+    session.commit()
+    sign_in(client, "chair")
+    short_page = client.get(f"/panel/meetings/{short.id}")
+    assert short_page.context["status"].quorate is False
+    assert ("The meeting is not quorate: it needs at least 2 other agencies and had 1."
+            in short_page.text)
+    # A stricter rule later on still leaves the quorate meeting quorate.
+    session.add(QuorumRule(workflow_name="oocd", agencies=[
+        {"code": "police", "label": "Police"}, {"code": "yjs", "label": "Youth justice service"},
+        {"code": "health", "label": "Health"}, {"code": "education", "label": "Education"}],
+        required=["police", "yjs"], minimum_others=3, updated_at=NOW + timedelta(minutes=2),
+        updated_by="admin"))
+    session.commit()
+    page = client.get(f"/panel/meetings/{quorate.id}")
+    assert page.context["status"].quorate is True
+    assert "govuk-warning-text" not in page.text
+    listed = {row["meeting"].id: row["quorum"].quorate
+              for row in client.get("/panel").context["rows"]}
+    assert listed == {quorate.id: True, short.id: False}
+
+
+def test_a_meeting_lists_the_cases_decided_and_deferred_at_it(client, session, registry, users,
+                                                              clock):
+    walker = Walker(session, registry, users)
+    decided = walker.create(police_reference="TEST/DECIDED", given_name="Decided")
+    deferred = walker.create(police_reference="TEST/DEFERRED", given_name="Deferred")
+    elsewhere = walker.create(police_reference="TEST/ELSEWHERE", given_name="Elsewhere")
+    for case in (decided, deferred, elsewhere):
+        walker.to(case, "ready_for_panel")
+    meeting = walker.quorate_meeting()
+    walker.fire(decided, "record_decision", "chair", decision(meeting.id))
+    walker.fire(deferred, "defer", "chair", {"meeting_id": meeting.id},
+                reason="The school's report is not in yet.",
+                reason_code="more_information_needed")
+    walker.tick()
+    walker.fire(elsewhere, "record_decision", "chair", decision(walker.quorate_meeting().id))
+    clock[0] = walker.now
+    sign_in(client, "chair")
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    assert [(i.case_id, i.result, i.reason) for i in page.context["done"]] == [
+        (decided.id, "Community resolution", None),
+        (deferred.id, "Deferred", "The school's report is not in yet.")]
+    done = page.text[page.text.index("Decided or deferred at this meeting"):]
+    assert f'<a class="govuk-link" href="/cases/{decided.id}">Decided Example</a>' in done
+    assert f'<a class="govuk-link" href="/cases/{deferred.id}">Deferred Example</a>' in done
+    assert "The school&#39;s report is not in yet." in done
+    assert "TEST/ELSEWHERE" not in done
+    # A meeting where nothing has been decided yet says so.
+    empty = client.get(f"/panel/meetings/{walker.quorate_meeting().id}").text
+    assert "No case has been decided or deferred at this meeting yet." not in empty
+    nothing = make_meeting(session, walker.now.date(), agencies=ONE_OTHER)
+    session.commit()
+    assert ("No case has been decided or deferred at this meeting yet."
+            in client.get(f"/panel/meetings/{nothing.id}").text)
+
+
+def test_a_deferral_names_its_meeting(client, session, registry, users):
+    walker = Walker(session, registry, users)
+    case = walker.create()
+    walker.to(case, "ready_for_panel")
+    with pytest.raises(InvalidForm) as refused:
+        walker.fire(case, "defer", "chair", reason="Awaiting the police summary.",
+                    reason_code="awaiting_police_information")
+    assert refused.value.reasons == ["Choose panel meeting."]
+
+
+def test_the_agenda_is_offered_for_five_working_days_after_the_meeting(client, session,
+                                                                        registry, users, clock):
+    walker = Walker(session, registry, users)
+    case = walker.create()
+    walker.to(case, "ready_for_panel")  # countersigned on Wednesday 4 March
+    meeting = make_meeting(session, date(2026, 3, 4))
+    session.commit()
+    sign_in(client, "chair")
+    link = f"/cases/{case.id}/actions/record_decision?meeting_id={meeting.id}"
+    clock[0] = NOW.replace(day=11)  # Wednesday 11 March: 5 working days after
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    assert page.context["agenda_offered"] and f'href="{link}"' in page.text
+    clock[0] = NOW.replace(day=12)  # 6 working days after
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    assert not page.context["agenda_offered"]
+    assert "TEST/0001" not in page.text and "record_decision" not in page.text
+    assert ("No agenda is offered for this meeting: it was held more than 5 working days ago"
+            in page.text)
+
+
+def test_the_agenda_says_why_a_case_cannot_be_decided_at_this_meeting(client, session,
+                                                                      registry, users, clock):
+    walker = Walker(session, registry, users)
+    meeting = make_meeting(session, date(2026, 3, 3))
+    case = walker.create()
+    walker.to(case, "ready_for_panel")  # countersigned on Wednesday 4 March, after the meeting
+    clock[0] = walker.now
+    sign_in(client, "chair")
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    assert "record_decision" not in page.text
+    assert page.context["agenda"][0]["blocked"] == [
+        "The panel meeting on 03 March 2026 was held before the assessment was countersigned "
+        "on 04 March 2026, so it cannot have considered this case. Choose a meeting held on or "
+        "after 04 March 2026."]
 
 
 def test_an_unknown_meeting_is_a_404_page(client):

@@ -66,6 +66,25 @@ def test_the_referral_form_links_to_the_upload_page(client):
     assert 'href="/referrals/upload"' in form.text
 
 
+def test_a_referral_dated_in_the_future_is_refused_with_the_message_by_the_field(client,
+                                                                               session):
+    token = sign_in(client, "police")
+    form = {"csrf_token": token}
+    for name, value in referral(referral_date="2026-03-09").items():
+        if name.endswith("_date") or name == "date_of_birth":
+            year, month, day = value.split("-")
+            form.update({f"{name}-year": year, f"{name}-month": month, f"{name}-day": day})
+        else:
+            form[name] = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    response = client.post("/referrals/new", data=form)
+    assert response.status_code == 422
+    message = ("Date of referral (09 March 2026) is in the future. Enter the date it happened, "
+               "on or before today (02 March 2026).")
+    assert response.context["errors"] == {"referral_date": message}
+    assert {"text": message, "href": "#referral_date"} in response.context["problems"]
+    assert references(session) == []
+
+
 # --- the page ---------------------------------------------------------------------------------
 
 

@@ -75,7 +75,8 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: errors.OocError) -> Response:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 422)
         problems = None
-        if isinstance(exc, errors.InvalidForm):
+        if isinstance(exc, errors.InvalidForm) or (isinstance(exc, errors.GuardsFailed)
+                                                   and exc.problems):
             problems = [{"field": p.field, "message": p.message} for p in exc.problems]
         # API clients get the list of what can be done, not only the sentence.
         extra = {"allowed": exc.allowed} if isinstance(exc, errors.UnknownTrigger) else None

@@ -78,4 +78,11 @@ def problems_of(error: OocError) -> tuple[list[dict[str, str]], dict[str, str]]:
         return summary, errors
     reasons = error.reasons if isinstance(error, GuardsFailed) and error.reasons else [
         error.message]
-    return [{"text": r, "href": "#action-form"} for r in reasons], {}
+    # A condition about one field is shown by that field, like a bad answer.
+    fields = {p.message: p.field
+              for p in (error.problems if isinstance(error, GuardsFailed) else [])}
+    errors = {}
+    for message, field in fields.items():
+        errors.setdefault(field, message)
+    return [{"text": r, "href": f"#{fields[r]}" if r in fields else "#action-form"}
+            for r in reasons], errors

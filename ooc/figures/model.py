@@ -25,14 +25,21 @@ class Period:
     as_of: datetime
 
     @classmethod
-    def of(cls, start: date, end: date, as_of: datetime | None = None) -> Period:
+    def of(cls, start: date, end: date, as_of: datetime | None = None, *,
+           now: datetime | None = None) -> Period:
+        """`as_of` defaults to the end of the period, or to `now` if the period has not ended
+        by then: a period that is still running is worked out as it stands (a milestone due
+        today is not yet overdue, nor yet due)."""
         if start > end:
             raise BadPeriod(f"The period starts on {start:%d %B %Y}, after it ends on "
                             f"{end:%d %B %Y}. Give a start date on or before the end date.")
         if start < CALENDAR_FIRST or end > CALENDAR_LAST:
             raise BadPeriod(f"Figures can be worked out for dates from {CALENDAR_FIRST:%Y} to "
                             f"{CALENDAR_LAST:%Y}. Give a period within those years.")
-        as_of = local_midnight(end + timedelta(days=1)) if as_of is None else as_of
+        if as_of is None:
+            as_of = local_midnight(end + timedelta(days=1))
+            if now is not None and now.replace(tzinfo=now.tzinfo or UTC) < as_of:
+                as_of = now
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
         return cls(start, end, as_of.astimezone(UTC))
@@ -105,6 +112,7 @@ class Overdue(Protocol):
 
     case_id: int
     milestone: str
+    deadline: str  # the milestone's name among the workflow's deadlines
     due_on: date
     working_days_overdue: int
 

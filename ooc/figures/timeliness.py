@@ -43,6 +43,9 @@ MILESTONES = [
 ]
 OVERDUE_LABELS = {"T1": "Assessment submitted", "T2": "Panel decision",
                   "T3": "Assessment countersigned", "T4": "Decision signed off"}
+# Each milestone's name among the deadlines of the workflow files (the caseloads list those).
+OVERDUE_DEADLINES = {"T1": "assessment", "T2": "decision", "T3": "countersignature",
+                     "T4": "sign_off"}
 
 # (label, working-day count at the start, first event at the end, its working-day count)
 STAGES = [
@@ -138,10 +141,12 @@ def open_at_as_of(src: Sources) -> list[ColumnElement[bool]]:
 
 def overdue_now(src: Sources) -> Figure:
     """T6: milestones past their due date and not done at `as_of`, for open cases, most overdue
-    first. One pass over the open cases gives each late case's row, with each milestone's due
-    date and working days overdue when it is late (a common table expression, which both
-    databases work out once as it is read four times); the database then lists and sorts the
-    milestones."""
+    first; overdue and working days overdue as `ooc.deadlines` counts them for every page (the
+    due date before `as_of`'s local date; working days after it up to that date).
+
+    One pass over the open cases gives each late case's row, with each milestone's due date and
+    working days overdue when it is late (a common table expression, which both databases work
+    out once as it is read four times); the database then lists and sorts the milestones."""
     today = src.period.as_of_date
     today_wd = src.session.execute(select(working_days_to(literal(today)))).scalar()
     open_at = open_at_as_of(src)
@@ -154,6 +159,7 @@ def overdue_now(src: Sources) -> Figure:
                              for open_cases in open_at]).cte("late_cases")
     overdue_rows = union_all(*[
         select(late_cases.c.case_id, literal(OVERDUE_LABELS[figure_id]).label("milestone"),
+               literal(OVERDUE_DEADLINES[figure_id]).label("deadline"),
                late_cases.c[f"due_{i}"].label("due_on"),
                late_cases.c[f"days_{i}"].label("working_days_overdue"))
         .where(late_cases.c[f"days_{i}"].is_not(None))

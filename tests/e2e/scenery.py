@@ -109,12 +109,13 @@ GIVEN_NAMES = ("Arvenna", "Borrimund", "Calindra", "Dastrel", "Elowyth", "Fennwi
 
 
 def build(session: Session, registry: WorkflowRegistry, users: dict[str, User]) -> Scenery:
-    meeting = make_meeting(session)  # Monday 2 March 2026, police, YJS, health and education
+    # Police, YJS, health and education, on the clock's first day: after every case set up here
+    # was countersigned, and recent enough for its page to offer the agenda.
+    meeting = make_meeting(session, TODAY, now=CLOCK_START)
     session.commit()
     cases = {}
     for number, (name, (state, victim_steps)) in enumerate(CASES.items(), start=1):
         walker = Walker(session, registry, users)
-        walker.meeting = meeting
         case = walker.create(police_reference=f"E2E/SCENE/{number:02d}",
                              given_name=GIVEN_NAMES[number % len(GIVEN_NAMES)],
                              family_name="Scenery", has_victim=True)

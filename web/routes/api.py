@@ -258,7 +258,8 @@ class TransitionIn(BaseModel):
 
     model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
         {"trigger": "take_case", "expected_version": 1},
-        {"trigger": "defer", "reason": "The school report is not in yet.",
+        {"trigger": "defer", "data": {"meeting_id": 12},
+         "reason": "The school report is not in yet.",
          "reason_code": "more_information_needed", "expected_version": 4},
     ]}}
 

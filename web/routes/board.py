@@ -3,23 +3,29 @@ workflow diagram. Aggregate figures only: no child is named on these pages."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from starlette.responses import Response
 
 from ooc.calendar import local_date
 from ooc.definitions import Definition
 from ooc.diagram import outline, render_svg
+from ooc.figures import Period
+from ooc.figures.sources import Sources
+from ooc.figures.timeliness import OVERDUE_DEADLINES, overdue_now
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, Deadline, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.pages import render_page, templates
 
 router = APIRouter()
+T6_DEADLINES = set(OVERDUE_DEADLINES.values())
 BoardViewer = Annotated[User, Depends(require_roles("board", "manager", "admin"))]
 
 
@@ -71,8 +77,9 @@ def cases_by_state(session, registry: WorkflowRegistry, latest: Definition) -> l
 
 
 def _overdue(latest: Definition, today, count, *, by_milestone: bool):
-    """Count a workflow's open deadlines past their due date, by the case's version and state
-    (so that cases that have ended can be left out) and, if asked, by milestone."""
+    """Count a workflow's open deadlines past their due date (ooc.deadlines.is_overdue), by the
+    case's version and state (so that cases that have ended can be left out) and, if asked, by
+    milestone."""
     keys = [Case.workflow_version, Case.state] + ([Deadline.name] if by_milestone else [])
     return (select(*keys, count)
             .join(Case, Case.id == Deadline.case_id)
@@ -81,34 +88,41 @@ def _overdue(latest: Definition, today, count, *, by_milestone: bool):
             .group_by(*keys))
 
 
-def overdue_by_milestone(session, registry: WorkflowRegistry, latest: Definition, today
+def overdue_by_milestone(session, registry: WorkflowRegistry, latest: Definition, now: datetime
                          ) -> tuple[list[OverdueCount], int]:
     """Overdue deadlines by milestone (every milestone, in the workflow's order), and how many
-    cases have at least one. Like the caseload, cases that have ended owe nothing."""
+    open cases have an overdue milestone of figure T6. T6's milestones are counted by T6 itself,
+    worked out at `now`, so that the dashboard and the board pack agree; the other deadlines
+    (the intervention's reviews, telling the victim) from the open deadlines, by the same rule.
+    Like the caseload, cases that have ended owe nothing."""
+    today = local_date(now)
+    t6 = overdue_now(Sources(session, Period.of(today, today, now), registry))
+    mine = set(session.scalars(select(Case.id).where(
+        Case.id.in_(sorted({o.case_id for o in t6.overdue})),
+        Case.workflow_name == latest.name))) if t6.overdue else set()
+    late = [o for o in t6.overdue if o.case_id in mine]
+    counts = Counter(o.deadline for o in late)
     labels = {rule.name: rule.label for rule in latest.deadlines}
-    counts: dict[str, int] = {}
     rows = session.execute(_overdue(latest, today, func.count(), by_milestone=True))
     for version, state, name, n in rows:
         definition = registry.get(latest.name, version)
-        if not definition.is_terminal(state):
-            counts[name] = counts.get(name, 0) + n
+        if not definition.is_terminal(state) and name not in T6_DEADLINES:
+            counts[name] += n
             labels.setdefault(name, next((r.label for r in definition.deadlines
                                           if r.name == name), name))
-    cases = session.execute(_overdue(latest, today, func.count(distinct(Deadline.case_id)),
-                                      by_milestone=False))
     return ([OverdueCount(name, label, counts.get(name, 0)) for name, label in labels.items()],
-            sum(n for version, state, n in cases
-                if not registry.get(latest.name, version).is_terminal(state)))
+            len({o.case_id for o in late}))
 
 
 @router.get("/board")
 def board(request: Request, session: SessionDep, services: ServicesDep,
           user: BoardViewer) -> Response:
-    today = local_date(services.clock())
+    now = services.clock()
+    today = local_date(now)
     workflows = []
     for latest in _workflows(services.registry):
         states = cases_by_state(session, services.registry, latest)
-        overdue, cases_overdue = overdue_by_milestone(session, services.registry, latest, today)
+        overdue, cases_overdue = overdue_by_milestone(session, services.registry, latest, now)
         workflows.append({
             "definition": latest,
             "states": states,

@@ -72,9 +72,10 @@ def chosen_period(value: str | None, today: date) -> PeriodChoice:
 
 def _pack(session, services, choice: PeriodChoice):
     config = FiguresConfig.load(services.settings.workflows_dir)
-    period = Period.of(choice.start, choice.end)
+    now = services.clock()
+    period = Period.of(choice.start, choice.end, now=now)
     return config, period, build_pack(session, registry=services.registry, config=config,
-                                      period=period, now=services.clock())
+                                      period=period, now=now)
 
 
 @router.get("/board/figures")
@@ -110,10 +111,11 @@ def download_pack(session: SessionDep, services: ServicesDep, user: BoardViewer,
 def figure_cases(request: Request, figure_id: str, session: SessionDep, services: ServicesDep,
                  user: CaseOpener, period: Annotated[str | None, Query()] = None) -> Response:
     """The cases behind one figure: its numerator and its denominator, each a list of links."""
-    choice = chosen_period(period, local_date(services.clock()))
+    now = services.clock()
+    choice = chosen_period(period, local_date(now))
     config = FiguresConfig.load(services.settings.workflows_dir)
     found = compute_figures(session, registry=services.registry,
-                            period=Period.of(choice.start, choice.end), config=config,
+                            period=Period.of(choice.start, choice.end, now=now), config=config,
                             with_cases=True, side_by_side=True)
     figure = found.get(figure_id)
     if figure is None:

@@ -66,12 +66,11 @@ def _open_deadlines(session: Session, services, cases: list[Case], names: set[st
         case = by_id[d.case_id]
         definition = services.registry.get(case.workflow_name, case.workflow_version)
         rule = next((r for r in definition.deadlines if r.name == d.name), None)
-        found.setdefault((d.case_id, d.name), DeadlineStatus(
-            case_id=case.id, police_reference=case.police_reference,
+        found.setdefault((d.case_id, d.name), DeadlineStatus.on(
+            today, case_id=case.id, police_reference=case.police_reference,
             child_name=case.child_name, case_state=definition.states[case.state].label,
             case_manager=case.case_manager, name=d.name,
-            label=rule.label if rule else d.name, due_on=d.due_on,
-            working_days_left=ENGLAND_AND_WALES.working_days_between(today, d.due_on)))
+            label=rule.label if rule else d.name, due_on=d.due_on))
     return found
 
 

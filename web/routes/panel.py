@@ -15,8 +15,9 @@ from starlette.responses import RedirectResponse, Response
 
 from ooc import panels
 from ooc.calendar import local_date
-from ooc.definitions import Option, Quorum
+from ooc.definitions import Definition, Option, Quorum
 from ooc.errors import NotFound
+from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting, User
 from ooc.quorum import describe, effective_quorum, known_agencies
 from web.deps import ServicesDep, SessionDep, require_roles
@@ -26,7 +27,6 @@ router = APIRouter()
 PanelChair = Annotated[User, Depends(require_roles("panel_chair"))]
 
 WORKFLOW = "oocd"
-AGENDA_STATE = "ready_for_panel"
 PAGE_SIZE = 25
 DATE_PARTS = ("day", "month", "year")
 
@@ -48,11 +48,24 @@ def quorum_status(quorum: Quorum, agencies: list[str]) -> QuorumStatus:
     return QuorumStatus(not problems, tuple(problems))
 
 
+def recorded_status(session: Session, definition: Definition,
+                    meeting: PanelMeeting) -> QuorumStatus:
+    """Whether the meeting was quorate, as fixed when it was recorded (what the decision guard
+    and figure D5 read), whatever the rule says now."""
+    return QuorumStatus(meeting.quorate,
+                        tuple(panels.quorum_problems(session, definition, meeting)))
+
+
 def agency_labels(known: list[Option], codes: list[str]) -> list[str]:
     """Labels in the rule's order of agencies (codes nobody lists any more kept as they are)."""
     labels = [a.label for a in known if a.value in codes]
     listed = {a.value for a in known}
     return labels + [code for code in codes if code not in listed]
+
+
+def agenda_states(registry: WorkflowRegistry) -> list[str]:
+    """The states of cases ready for panel, in every workflow version."""
+    return sorted({state for d in registry for state in panels.agenda_states(d)})
 
 
 def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
@@ -70,8 +83,6 @@ def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
 def meetings(request: Request, session: SessionDep, services: ServicesDep, user: PanelChair,
              page: Annotated[int, Query(ge=1)] = 1) -> Response:
     definition = services.registry.latest(WORKFLOW)
-    # The rule panel decisions must meet now (an administrator may have changed the file's).
-    quorum = effective_quorum(session, definition)
     known = known_agencies(session, definition)
     total = session.exec(select(func.count()).select_from(PanelMeeting)).one()
     pages = max(1, -(-total // PAGE_SIZE))
@@ -81,9 +92,9 @@ def meetings(request: Request, session: SessionDep, services: ServicesDep, user:
     names = display_names(session, {m.chair for m in found})
     rows = [{"meeting": m, "chair": names.get(m.chair, m.chair),
              "agencies": agency_labels(known, m.agencies_present),
-             "quorum": quorum_status(quorum, m.agencies_present)} for m in found]
+             "quorum": recorded_status(session, definition, m)} for m in found]
     ready = session.exec(select(func.count()).select_from(Case)
-                         .where(Case.state == AGENDA_STATE)).one()
+                         .where(Case.state.in_(agenda_states(services.registry)))).one()
     return render_page(request, "pages/panel_meetings.html", {
         "title": "Panel meetings", "rows": rows, "ready": ready, "total": total,
         "page": page, "pages": pages,
@@ -174,7 +185,7 @@ async def record_meeting(request: Request, session: SessionDep, services: Servic
         meeting = panels.record_meeting(session, definition=services.registry.latest(WORKFLOW),
                                         held_on=held_on, chair=user.username,
                                         agencies=agencies, now=now)
-    status = quorum_status(quorum, agencies)
+    status = recorded_status(session, services.registry.latest(WORKFLOW), meeting)
     flash(request, f"Panel meeting on {held_on:%d %B %Y} recorded. {status.summary}",
           success=status.quorate)
     meeting_id = meeting.id
@@ -191,16 +202,29 @@ def meeting_page(request: Request, meeting_id: int, session: SessionDep, service
     if meeting is None:
         raise NotFound(f"There is no panel meeting {meeting_id}.")
     definition = services.registry.latest(WORKFLOW)
-    status = quorum_status(effective_quorum(session, definition), meeting.agencies_present)
-    can_decide = status.quorate and meeting.held_on <= local_date(services.clock())
-    cases = session.exec(select(Case).where(Case.state == AGENDA_STATE)
-                         .order_by(Case.referral_date, Case.id)).all()
+    now = services.clock()
+    today = local_date(now)
+    status = recorded_status(session, definition, meeting)
+    offered = panels.agenda_offered(definition, meeting, today)
+    can_decide = status.quorate and offered
     agenda = []
-    for case in cases:
-        case_definition = services.registry.get(case.workflow_name, case.workflow_version)
-        indicated = [case_definition.outcomes[code].label if code in case_definition.outcomes
-                     else code for code in case_definition.gravity.get(case.gravity_score, ())]
-        agenda.append({"case": case, "indicated": indicated})
+    if offered:
+        cases = session.exec(select(Case).where(Case.state.in_(agenda_states(services.registry)))
+                             .order_by(Case.referral_date, Case.id)).all()
+        for case in cases:
+            case_definition = services.registry.get(case.workflow_name, case.workflow_version)
+            indicated = [case_definition.outcomes[code].label
+                         if code in case_definition.outcomes else code
+                         for code in case_definition.gravity.get(case.gravity_score, ())]
+            decide = panels.deciding(case_definition)
+            link, blocked = None, []
+            if can_decide and decide is not None:
+                blocked = panels.meeting_problems(session, case_definition, case, decide,
+                                                  meeting, now)
+                link = (f"/cases/{case.id}/actions/{decide.trigger}"
+                        f"?{panels.meeting_field(decide)}={meeting.id}")
+            agenda.append({"case": case, "indicated": indicated,
+                           "link": None if blocked else link, "blocked": blocked})
     return render_page(request, "pages/panel_meeting.html", {
         "title": f"Panel meeting on {meeting.held_on:%d %B %Y}",
         "meeting": meeting,
@@ -209,6 +233,9 @@ def meeting_page(request: Request, meeting_id: int, session: SessionDep, service
                                   meeting.agencies_present),
         "status": status,
         "can_decide": can_decide,
-        "in_future": meeting.held_on > local_date(services.clock()),
+        "in_future": meeting.held_on > today,
+        "agenda_offered": offered,
+        "agenda_days": definition.panel.agenda_within_working_days,
         "agenda": agenda,
+        "done": panels.done_at(session, services.registry, meeting),
     }, user=user)

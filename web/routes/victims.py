@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import select
 from starlette.responses import Response
 
-from ooc.calendar import ENGLAND_AND_WALES, local_date
+from ooc.calendar import local_date
 from ooc.deadlines import DeadlineStatus
 from ooc.definitions import Definition
 from ooc.machine import WorkflowRegistry
@@ -39,11 +39,11 @@ def closed_states(registry: WorkflowRegistry) -> list[str]:
 def _status(definition: Definition, case: Case, deadline: Deadline,
             today: date) -> DeadlineStatus:
     rule = next((r for r in definition.deadlines if r.name == deadline.name), None)
-    return DeadlineStatus(
-        case_id=case.id, police_reference=case.police_reference, child_name=case.child_name,
-        case_state=definition.states[case.state].label, case_manager=case.case_manager,
-        name=deadline.name, label=rule.label if rule else deadline.name, due_on=deadline.due_on,
-        working_days_left=ENGLAND_AND_WALES.working_days_between(today, deadline.due_on))
+    return DeadlineStatus.on(
+        today, case_id=case.id, police_reference=case.police_reference,
+        child_name=case.child_name, case_state=definition.states[case.state].label,
+        case_manager=case.case_manager, name=deadline.name,
+        label=rule.label if rule else deadline.name, due_on=deadline.due_on)
 
 
 def contact(case: Case) -> str:
