@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ class FormField:
     # yes-or-no question); otherwise not shown and not recorded.
     revealed_by: str | None = None
     revealed_when: tuple[str, ...] = ()
+    # A guard of the form is about it: needed in some situations (its hint says which), so
+    # never marked "(optional)", and the guard's refusal is shown by it.
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Transition:
     roles: tuple[str, ...]
     guards: tuple[str, ...] = ()
     fields: tuple[FormField, ...] = ()
+    guard_fields: dict[str, str] = field(default_factory=dict)  # guard -> the field it is about
     records: str | None = None
     clears: tuple[str, ...] = ()
     assigns: str | None = None
@@ -486,6 +490,31 @@ class _Builder:
                 self.problems.add(f"state '{state.name}': unknown track '{state.track}'.")
         return tracks
 
+    def _guard_list(self, raw: dict, where: str) -> tuple[tuple[str, ...], dict[str, str]]:
+        """`guards`: names, or `{ guard = "...", field = "..." }` for a guard about one field
+        of the form (its refusal is then shown by that field)."""
+        items = raw.get("guards", [])
+        if not isinstance(items, list):
+            items = [items]
+        names, about = [], {}
+        for item in items:
+            if isinstance(item, dict):
+                self._unknown_keys(item, {"guard", "field"}, f"{where} guards")
+                name, field_name = item.get("guard"), item.get("field")
+                if not isinstance(name, str) or not isinstance(field_name, str):
+                    self.problems.add(f"{where}: {item!r} in guards should name a guard and "
+                                      "a field.")
+                    continue
+                about[name] = field_name
+            elif isinstance(item, str):
+                name = item
+            else:
+                self.problems.add(f"{where}: guards should list guard names, not {item!r}.")
+                continue
+            names.append(name)
+        self._check_guards(tuple(names), where)
+        return tuple(names), about
+
     def _check_guards(self, names: tuple[str, ...], where: str) -> None:
         for name in names:
             if name not in GUARDS:
@@ -628,8 +657,14 @@ class _Builder:
                     self.problems.add(f"{where}: destinations are on different tracks.")
             transition_roles = self._strings(raw, "roles", where, required=True)
             self._check_roles(transition_roles, roles, where)
-            guards = self._strings(raw, "guards", where)
-            self._check_guards(guards, where)
+            guards, guard_fields = self._guard_list(raw, where)
+            fields = self._fields(raw.get("fields"), where)
+            for name, about in guard_fields.items():
+                if about not in {f.name for f in fields}:
+                    self.problems.add(f"{where}: guard '{name}' is about field '{about}', which "
+                                      "is not a field of this transition.")
+            fields = tuple(replace(f, guarded=True) if f.name in guard_fields.values() else f
+                           for f in fields)
             reason = self._get(raw, "reason", str, where, default="optional")
             if reason not in REASON_RULES:
                 self.problems.add(f"{where}: 'reason' should be none, optional or required.")
@@ -645,7 +680,8 @@ class _Builder:
                 routes=routes,
                 roles=transition_roles,
                 guards=guards,
-                fields=self._fields(raw.get("fields"), where),
+                fields=fields,
+                guard_fields=guard_fields,
                 records=self._get(raw, "records", str, where),
                 clears=self._strings(raw, "clears", where),
                 assigns=assigns,

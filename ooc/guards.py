@@ -62,14 +62,18 @@ def guard(*, uses_form: bool = False) -> Callable[[Guard], Guard]:
     return register
 
 
-def failures(names: tuple[str, ...], ctx: GuardContext) -> list[Failure]:
-    """What every guard in `names` that does not hold says (form guards need a form)."""
+def failures(names: tuple[str, ...], ctx: GuardContext,
+             about: dict[str, str] | None = None) -> list[Failure]:
+    """What every guard in `names` that does not hold says (form guards need a form); `about`
+    names the field the workflow says a guard is about, to show its refusal by."""
     found: list[Failure] = []
     for name in names:
         spec = GUARDS[name]
         if spec.uses_form and ctx.form is None:
             continue
         failure = spec.check(ctx)
+        if isinstance(failure, str) and about and name in about:
+            failure = FieldProblem(about[name], failure)
         for one in failure if isinstance(failure, list) else [failure] if failure else []:
             if one not in found:  # two guards about one meeting: "no such meeting" once
                 found.append(one)

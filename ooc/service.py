@@ -283,7 +283,8 @@ def check_transition(session: Session, *, registry: WorkflowRegistry, case_id: i
     ctx = GuardContext(definition=definition, case=case, actor=actor, form=form, session=session,
                        now=now)
     to_state = _destination(registry, definition, transition, from_state, ctx)
-    unmet = failures(_guard_names(definition, transition, to_state), ctx)
+    unmet = failures(_guard_names(definition, transition, to_state), ctx,
+                     transition.guard_fields)
     if unmet:
         raise GuardsFailed(f"{transition.label} cannot be done yet.", unmet)
     return Checked(case, definition, transition, role, from_state, to_state, form, ctx)
