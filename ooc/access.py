@@ -1,19 +1,106 @@
-"""Who may see a child's case, and the log of every time someone did."""
+"""Who may see a child's case, and the log of every time someone did.
+
+A case belongs to the team of its case manager. Case managers and managers work on their team's
+cases, and on new referrals that nobody has taken yet; panel chairs on the cases listed for a
+panel or decided or deferred at one; victim workers on the cases with a victim. A person with
+several roles reaches what any of them reaches. People and cases with no team form a team of
+their own, so a service that does not use teams works as one team.
+
+The rule is one SQL condition (`viewable`), so that a case page and every list agree; a refusal
+says why in plain words (`refusal`).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from ooc.calendar import to_utc
-from ooc.models import AccessLog, User
+from ooc.errors import NotFound, RoleNotAllowed
+from ooc.machine import WorkflowRegistry
+from ooc.models import AccessLog, AuditEvent, Case, User
+from ooc.panels import agenda_states, at_meeting
 
 # Roles whose work needs the child's record. The board sees aggregate figures only; police see
 # the referrals they make, not the YJS record; administrators manage accounts, not cases.
 CASE_VIEWERS = ("case_manager", "manager", "panel_chair", "victim_worker")
+TEAM_ROLES = {"case_manager", "manager"}
 
 
 def log_view(session: Session, *, user: User, case_id: int, view: str, now: datetime) -> None:
     """Record that `user` saw case `case_id` (the caller commits with the response)."""
     session.add(AccessLog(at=to_utc(now), username=user.username, case_id=case_id, view=view))
+
+
+# --- who may see which case ---------------------------------------------------------------------
+
+
+def _same_team(team: str | None) -> ColumnElement[bool]:
+    """The case's case manager is in `team` (both without a team counts as the same)."""
+    members = select(User.username).where(
+        User.team == team if team is not None else User.team.is_(None))
+    return Case.case_manager.in_(members.scalar_subquery())
+
+
+def _at_panel(registry: WorkflowRegistry) -> ColumnElement[bool]:
+    """Listed for a panel now, or decided or deferred at one before."""
+    listed = sorted({s for d in registry for s in agenda_states(d)})
+    triggers = sorted({t.trigger for d in registry for t in at_meeting(d)})
+    return or_(Case.state.in_(listed), exists().where(AuditEvent.case_id == Case.id,
+                                                      AuditEvent.trigger.in_(triggers)))
+
+
+def viewable(user: User, registry: WorkflowRegistry) -> ColumnElement[bool]:
+    """The cases `user`'s work needs, as a condition on `Case`."""
+    roles = set(user.roles) if user.active else set()
+    reaches = []
+    if roles & TEAM_ROLES:
+        reaches += [Case.case_manager.is_(None), _same_team(user.team)]
+    if "panel_chair" in roles:
+        reaches.append(_at_panel(registry))
+    if "victim_worker" in roles:
+        reaches.append(Case.has_victim)
+    return or_(*reaches) if reaches else false()
+
+
+def may_view(session: Session, *, user: User, case: Case, registry: WorkflowRegistry) -> bool:
+    return session.exec(select(Case.id).where(
+        and_(Case.id == case.id, viewable(user, registry)))).first() is not None
+
+
+def refusal(session: Session, *, user: User, case: Case,
+            registry: WorkflowRegistry) -> str | None:
+    """Why `user` may not open `case`, in plain words; None when their work needs it."""
+    if may_view(session, user=user, case=case, registry=registry):
+        return None
+    roles = set(user.roles)
+    if not roles & set(CASE_VIEWERS):
+        return ("A child's case is only for case managers, managers, panel chairs and victim "
+                "workers.")
+    reasons = []
+    if roles & TEAM_ROLES:
+        team = session.execute(select(User.team)
+                               .where(User.username == case.case_manager)).scalar()
+        their = f"the {team} team" if team else "another team"
+        yours = f"the {user.team} team" if user.team else "no team"
+        reasons.append(f"it belongs to {their}, and you work in {yours}")
+    if "panel_chair" in roles:
+        reasons.append("it has not been listed for a panel")
+    if "victim_worker" in roles:
+        reasons.append("it has no identified victim")
+    return (f"You cannot open this case: {'; '.join(reasons)}. If your work needs it, ask a "
+            "manager of its team.")
+
+
+def case_for(session: Session, *, user: User, case_id: int, registry: WorkflowRegistry) -> Case:
+    """The case, if `user`'s work needs it; otherwise NotFound, or RoleNotAllowed saying why."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"There is no case {case_id}.")
+    why = refusal(session, user=user, case=case, registry=registry)
+    if why:
+        raise RoleNotAllowed(why)
+    return case

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from ooc.access import refusal
 from ooc.audit import CREATE, GENESIS, append_event, apply_records
 from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar, to_utc
 from ooc.deadlines import open_referral_deadlines, update_deadlines
@@ -274,6 +275,9 @@ def check_transition(session: Session, *, registry: WorkflowRegistry, case_id: i
     role = _acting_role(actor, transition.roles)
     if role is None:
         raise RoleNotAllowed(_role_refusal(actor, transition.roles, transition.label.lower()))
+    kept_out = refusal(session, user=actor, case=case, registry=registry)
+    if kept_out:
+        raise RoleNotAllowed(kept_out)
 
     form, problems = clean_form(transition.fields, data or {})
     problems += _check_reason(transition, reason, reason_code)

@@ -92,7 +92,9 @@ def test_every_route_has_an_access_rule(app):
 @pytest.fixture
 def ids(session, registry, users):
     walker = Walker(session, registry, users)
-    case = walker.create()
+    # A case every case-viewing role's work reaches: it has a victim, and is before a panel.
+    case = walker.create(has_victim=True)
+    walker.to(case, "ready_for_panel")
     meeting = walker.quorate_meeting()
     return {"case_id": case.id, "trigger": "take_case", "meeting_id": meeting.id,
             "user_id": users["board"].id, "workflow": "oocd", "figure_id": "T1",

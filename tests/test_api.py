@@ -372,8 +372,12 @@ def test_each_unmet_condition_is_listed_and_nothing_changes(client, session, reg
     body = response.json()
     assert body["message"] == "Record the panel's decision cannot be done yet."
     reasons = body["reasons"]
-    # The meeting's problem is about the field that names it; the others are not about one.
-    assert body["problems"] == [{"field": "meeting_id", "message": reasons[0]}]
+    # Each condition is about the field the workflow names for it (the meeting's, the field
+    # that names it), so that a client can show each refusal by its field.
+    assert body["problems"] == [
+        {"field": field, "message": reason} for field, reason in zip(
+            ("meeting_id", "deviation_rationale", "admission", "victim_views_reason"), reasons,
+            strict=True)]
     assert len(reasons) == 4, reasons
     assert reasons[0] == ("The panel meeting on 04 March 2026 is not quorate: it needs at "
                           "least 2 other agencies and had 0.")
@@ -439,7 +443,7 @@ def test_an_unknown_trigger_lists_what_can_be_done(client, session, registry, us
 def test_the_audit_trail_lists_every_event_chained_and_logs_the_view(client, session, registry,
                                                                      users):
     walker = Walker(session, registry, users)
-    case = walker.create()
+    case = walker.create(has_victim=True)  # a victim worker's work needs a case with a victim
     walker.tick()
     walker.to(case, "assessing")
     response = client.get(f"/api/v1/cases/{case.id}/audit",

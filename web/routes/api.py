@@ -23,13 +23,13 @@ from sqlmodel import select
 from starlette.responses import HTMLResponse, Response
 
 from ooc import service
-from ooc.access import CASE_VIEWERS, log_view
+from ooc.access import CASE_VIEWERS, case_for, log_view, viewable
 from ooc.accounts import user_for_token
 from ooc.audit import case_events
 from ooc.calendar import to_utc
 from ooc.deadlines import list_open_deadlines
 from ooc.definitions import Definition, FormField
-from ooc.errors import FieldProblem, InvalidForm, NotFound
+from ooc.errors import FieldProblem, InvalidForm
 from ooc.guards import age_on
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, User
@@ -357,13 +357,6 @@ def referral_body(definition: Definition) -> dict[str, Any]:
 # --- turning engine objects into responses ---------------------------------------------------
 
 
-def load_case(session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"There is no case {case_id}.")
-    return case
-
-
 def state_out(definition: Definition, name: str) -> StateOut:
     state = definition.states.get(name)
     return StateOut(name=name, label=state.label if state else name)
@@ -460,7 +453,7 @@ def create_api(services: Services) -> FastAPI:
                     + _check_states(registry, "victim_state", "victim", victim_state or []))
         if problems:
             raise InvalidForm(problems)
-        query = select(*SUMMARY_COLUMNS)
+        query = select(*SUMMARY_COLUMNS).where(viewable(user, registry))  # the caller's cases
         if state:
             query = query.where(Case.state.in_(state))
         if victim_state:
@@ -483,7 +476,7 @@ def create_api(services: Services) -> FastAPI:
         left, and the triggers the caller can fire now (`available`) or cannot, with the reasons
         (`blocked`). The view is written to the access log."""
         now = services.clock()
-        case = load_case(session, case_id)
+        case = case_for(session, user=user, case_id=case_id, registry=registry)
         definition = registry.get(case.workflow_name, case.workflow_version)
         actions = service.available_actions(session, registry=registry, case=case, actor=user,
                                             now=now)
@@ -535,7 +528,7 @@ def create_api(services: Services) -> FastAPI:
                               actor=user, now=services.clock(), data=body.data,
                               reason=body.reason, reason_code=body.reason_code,
                               expected_version=body.expected_version)
-        case = load_case(session, case_id)
+        case = case_for(session, user=user, case_id=case_id, registry=registry)
         definition = registry.get(case.workflow_name, case.workflow_version)
         return TransitionOut(case_id=result.case_id, trigger=result.trigger, track=result.track,
                              from_state=state_out(definition, result.from_state),
@@ -547,7 +540,7 @@ def create_api(services: Services) -> FastAPI:
     def audit_trail(case_id: int, session: SessionDep, user: CaseViewer) -> AuditTrail:
         """Every event of the case, oldest first, hash-chained (`ooc audit verify` checks the
         chain). The view is written to the access log."""
-        case = load_case(session, case_id)
+        case = case_for(session, user=user, case_id=case_id, registry=registry)
         trail = AuditTrail(case_id=case.id, events=[
             AuditEventOut(seq=e.seq, at=to_utc(e.at), actor=e.actor, role=e.role,
                           trigger=e.trigger, track=e.track, from_state=e.from_state,

@@ -12,14 +12,14 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from ooc import service
-from ooc.access import CASE_VIEWERS, log_view
+from ooc.access import CASE_VIEWERS, case_for, log_view
 from ooc.accounts import display_names
 from ooc.audit import case_events
 from ooc.calendar import uk_time
 from ooc.deadlines import list_open_deadlines
 from ooc.definitions import Option
 from ooc.drafts import find_draft, save_draft
-from ooc.errors import Conflict, NotFound, OocError
+from ooc.errors import Conflict, OocError
 from ooc.guards import age_on
 from ooc.models import Case, PanelMeeting, User
 from ooc.record import (
@@ -38,11 +38,9 @@ CaseViewer = Annotated[User, Depends(require_roles(*CASE_VIEWERS))]
 CaseManager = Annotated[User, Depends(require_roles("case_manager"))]
 
 
-def load_case(session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"There is no case {case_id}.")
-    return case
+def load_case(session, services: ServicesDep, user: User, case_id: int) -> Case:
+    """The case, if the user's work needs it (a 404 or 403 page saying why not)."""
+    return case_for(session, user=user, case_id=case_id, registry=services.registry)
 
 
 NEW_REFERRALS_SHOWN = 20  # the oldest first: a long list would only slow the page down
@@ -87,7 +85,7 @@ def caseload(request: Request, session: SessionDep, services: ServicesDep,
 def case_page(request: Request, case_id: int, session: SessionDep, services: ServicesDep,
               user: CaseViewer) -> Response:
     now = services.clock()
-    case = load_case(session, case_id)
+    case = load_case(session, services, user, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     actions = service.available_actions(session, registry=services.registry, case=case,
                                         actor=user, now=now)
@@ -117,7 +115,7 @@ def case_print(request: Request, case_id: int, session: SessionDep, services: Se
                user: CaseViewer) -> Response:
     """The whole record on one page to print: no navigation, every earlier version open."""
     now = services.clock()
-    case = load_case(session, case_id)
+    case = load_case(session, services, user, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     log_view(session, user=user, case_id=case.id, view="printed record", now=now)
     page = render_page(request, "pages/case_print.html", {
@@ -196,7 +194,7 @@ def _action_page(request, session, services, user, case, transition, *, values=N
 @router.get("/cases/{case_id}/actions/{trigger}")
 def action_form(request: Request, case_id: int, trigger: str, session: SessionDep,
                 services: ServicesDep, user: CaseViewer) -> Response:
-    case = load_case(session, case_id)
+    case = load_case(session, services, user, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     _, transition = service.find_transition(definition, case, trigger)
     draft = find_draft(session, case_id=case.id, trigger=trigger, author=user.username)
@@ -219,7 +217,7 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
     # Measured (bench/web.py): running this in the thread pool doubled p95 on SQLite, where
     # concurrent writers then contend for the write lock; on the event loop writes queue.
     check_csrf(request, form.get("csrf_token"))
-    case = load_case(session, case_id)
+    case = load_case(session, services, user, case_id)
     expected = form.get("expected_version")
     expected_version = int(expected) if expected and expected.isdigit() else None
     reason = (form.get("reason") or "").strip() or None
@@ -266,8 +264,9 @@ async def do_action(request: Request, case_id: int, trigger: str, session: Sessi
         if transition is None:  # not an action of this case now: an error page
             raise
         problems, errors = problems_of(refusal)
-        return _action_page(request, session, services, user, load_case(session, case_id),
-                            transition, values=shown, errors=errors, problems=problems,
+        case = load_case(session, services, user, case_id)
+        return _action_page(request, session, services, user, case, transition,
+                            values=shown, errors=errors, problems=problems,
                             reason=reason or "", reason_code=reason_code or "",
                             status_code=422)
     flash(request, f"Done: {transition.label.lower()}.")
@@ -297,7 +296,7 @@ def _confirm_page(request, session, services, user, checked: service.Checked, fo
 
 def _conflict_page(request, session, services, user, case_id, trigger, form, conflict,
                    expected_version, reason, reason_code) -> Response:
-    case = load_case(session, case_id)
+    case = load_case(session, services, user, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     record = build_record(session, registry=services.registry, case=case)
     changes = sorted((e for s in record.sections for e in s.entries

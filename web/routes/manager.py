@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from starlette.responses import Response
 
 from ooc import service
+from ooc.access import viewable
 from ooc.calendar import ENGLAND_AND_WALES, local_date, to_utc
 from ooc.deadlines import DeadlineStatus
 from ooc.models import Case, Deadline, User
@@ -87,8 +88,8 @@ def queues(request: Request, session: SessionDep, services: ServicesDep,
            user: Manager) -> Response:
     now = services.clock()
     today = local_date(now)
-    cases = session.exec(select(Case).where(
-        Case.state.in_([q.state for q in QUEUES]))).all()
+    cases = session.exec(select(Case).where(  # the manager's teams' work
+        Case.state.in_([q.state for q in QUEUES]), viewable(user, services.registry))).all()
     deadlines = _open_deadlines(session, services, list(cases), {q.deadline for q in QUEUES},
                                 today)
     workers = sorted({by for c in cases for q in QUEUES

@@ -1,0 +1,125 @@
+"""Access by team: a case belongs to the team of its case manager. Case managers and managers
+work on their team's cases and on new referrals nobody has taken; panel chairs on cases listed
+for or decided at a panel; victim workers on cases with a victim. Every refusal says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from ooc.accounts import issue_token
+from ooc.models import User
+from tests.support import NOW, PASSWORD, Walker, _password_hash, assessment
+from tests.web_support import sign_in
+
+TEAMS = {"north_cm": (["case_manager"], "North"), "north_manager": (["manager"], "North"),
+         "south_cm": (["case_manager"], "South"), "south_manager": (["manager"], "South")}
+
+
+@pytest.fixture
+def teams(session, users):
+    people = {name: User(username=name, display_name=name.replace("_", " ").title(),
+                         roles=roles, team=team, password_hash=_password_hash())
+              for name, (roles, team) in TEAMS.items()}
+    session.add_all(people.values())
+    session.commit()
+    return {**users, **people}
+
+
+@pytest.fixture
+def north_case(session, registry, teams):
+    walker = Walker(session, registry, teams)
+    case = walker.create(police_reference="TEST/NORTH")
+    walker.fire(case, "take_case", "north_cm")
+    return case
+
+
+CASE_PAGES = ["/cases/{id}", "/cases/{id}/print", "/cases/{id}/actions/submit_assessment"]
+
+
+def test_a_case_manager_of_another_team_is_refused_with_the_reason(client, north_case):
+    sign_in(client, "south_cm")
+    for path in CASE_PAGES:
+        page = client.get(path.format(id=north_case.id))
+        assert page.status_code == 403, path
+        assert ("You cannot open this case: it belongs to the North team, and you work in the "
+                "South team.") in page.text
+    sent = client.post(f"/cases/{north_case.id}/actions/submit_assessment",
+                       data={"csrf_token": sign_in(client, "south_cm"), **assessment()})
+    assert sent.status_code == 403
+
+
+def test_the_team_sees_and_works_on_its_case(client, session, north_case):
+    for username in ("north_cm", "north_manager"):
+        client.cookies.clear()
+        sign_in(client, username)
+        assert client.get(f"/cases/{north_case.id}").status_code == 200, username
+    client.cookies.clear()
+    token = sign_in(client, "north_cm")
+    sent = client.post(f"/cases/{north_case.id}/actions/submit_assessment",
+                       data={"csrf_token": token, **assessment()}, follow_redirects=False)
+    assert sent.status_code == 303
+    session.expire_all()
+    assert north_case.state == "awaiting_countersignature"
+
+
+def test_managers_queues_hold_only_their_teams_work(client, session, registry, teams,
+                                                    north_case):
+    Walker(session, registry, teams).fire(north_case, "submit_assessment", "north_cm",
+                                          assessment())
+    sign_in(client, "north_manager")
+    north = client.get("/manager").context["queues"][0]["rows"]
+    assert [r["case"].id for r in north] == [north_case.id]
+    client.cookies.clear()
+    sign_in(client, "south_manager")
+    assert client.get("/manager").context["queues"][0]["rows"] == []
+    assert client.get(f"/cases/{north_case.id}").status_code == 403
+
+
+def test_a_new_referral_is_open_to_every_case_manager_until_taken(client, session, registry,
+                                                                  teams):
+    case = Walker(session, registry, teams).create(police_reference="TEST/NEW")
+    for username in ("north_cm", "south_cm"):
+        client.cookies.clear()
+        sign_in(client, username)
+        assert client.get(f"/cases/{case.id}").status_code == 200
+
+
+def test_victim_workers_and_panel_chairs_reach_the_cases_their_work_needs(
+        client, session, registry, teams):
+    walker = Walker(session, registry, teams)
+    quiet = walker.create(police_reference="TEST/NOVICTIM")
+    with_victim = walker.create(police_reference="TEST/VICTIM", has_victim=True)
+    walker.to(quiet, "assessing")
+    sign_in(client, "victim_worker")
+    assert client.get(f"/cases/{with_victim.id}").status_code == 200
+    refused = client.get(f"/cases/{quiet.id}")
+    assert refused.status_code == 403 and "it has no identified victim" in refused.text
+    client.cookies.clear()
+    sign_in(client, "chair")
+    refused = client.get(f"/cases/{quiet.id}")
+    assert refused.status_code == 403 and "it has not been listed for a panel" in refused.text
+    walker.fire(quiet, "submit_assessment", "case_manager", assessment())
+    walker.fire(quiet, "countersign", "manager")
+    assert client.get(f"/cases/{quiet.id}").status_code == 200  # listed for panel now
+
+
+def test_the_api_keeps_to_the_same_rule(client, session, north_case):
+    tokens = {u: issue_token(session, username=u, now=NOW) for u in ("north_cm", "south_cm")}
+    session.commit()
+
+    def get(username, path):
+        return client.get(f"/api/v1{path}", headers={"Authorization": f"Bearer {tokens[username]}"})
+
+    assert get("north_cm", f"/cases/{north_case.id}").status_code == 200
+    refused = get("south_cm", f"/cases/{north_case.id}")
+    assert refused.status_code == 403 and "belongs to the North team" in refused.json()["message"]
+    assert get("south_cm", f"/cases/{north_case.id}/audit").status_code == 403
+    assert [c["id"] for c in get("north_cm", "/cases").json()["items"]] == [north_case.id]
+    assert get("south_cm", "/cases").json()["items"] == []
+    fired = client.post(f"/api/v1/cases/{north_case.id}/transitions",
+                        headers={"Authorization": f"Bearer {tokens['south_cm']}"},
+                        json={"trigger": "submit_assessment", "data": assessment()})
+    assert fired.status_code == 403
+
+
+assert PASSWORD  # the teams sign in with the shared test password
