@@ -95,10 +95,11 @@ def write_xlsx(pack: dict[str, Any]) -> bytes:
     trends.append(["quarter", *ids])
     for t in pack["trends"]:
         trends.append([t["quarter"], *[t["figures"].get(i) for i in ids]])
-    overdue = book.create_sheet("Overdue")
-    overdue.append(["case", "milestone", "due on", "working days overdue"])
-    for f in pack["figures"]:
-        for o in f.get("overdue", []):
+    listed = [o for f in pack["figures"] for o in f.get("overdue", [])]
+    if listed:  # only in the managers' unsuppressed pack: the board's names no child
+        overdue = book.create_sheet("Overdue")
+        overdue.append(["case", "milestone", "due on", "working days overdue"])
+        for o in listed:
             overdue.append([o["case_id"], o["milestone"], o["due_on"], o["working_days_overdue"]])
     plan = book.create_sheet("Improvement plan")
     plan.append(["objective", "action", "owner", "original due", "revised due", "status",

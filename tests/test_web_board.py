@@ -137,3 +137,20 @@ def test_a_case_without_a_victim_shows_only_the_main_track(client, session, regi
     page = client.get(f"/cases/{case.id}").text
     assert 'id="workflow-oocd-main"' in page and 'id="workflow-oocd-victim"' not in page
     assert "Current state: Referred." in page
+
+
+def test_no_child_case_or_reference_is_on_the_boards_pages_or_in_its_pack(
+        client, session, registry, users, clock):
+    walker = Walker(session, registry, users)
+    case = walker.create(police_reference="TEST/OVERDUE/1", given_name="Wrenna")
+    walker.to(case, "assessing")
+    clock[0] = walker.now + timedelta(days=30)  # the assessment is long overdue
+    sign_in(client, "board")
+    shown = [client.get("/board").text, client.get("/board/figures").text]
+    shown += [client.get(f"/board/pack?format={f}").text for f in ("json", "csv", "html")]
+    for text in shown:
+        assert "TEST/OVERDUE/1" not in text and "Wrenna" not in text
+        assert f"/cases/{case.id}" not in text and f"Case {case.id}<" not in text
+    t6 = next(f for f in client.get("/board/pack?format=json").json()["figures"]
+              if f["id"] == "T6")
+    assert "overdue" not in t6 and "case_ids" not in t6

@@ -83,7 +83,7 @@ def present_figure(figure: Figure, config: FiguresConfig, *, raw: bool = False,
     if figure.statistics:
         data["statistics"] = [{"stage": s.label, "cases": s.cases, "median": s.median,
                                "p90": s.p90} for s in figure.statistics]
-    if figure.overdue:
+    if figure.overdue and raw:  # a list of cases: never in what the board sees
         data["overdue"] = [{"case_id": o.case_id, "milestone": o.milestone,
                             "due_on": o.due_on.isoformat(),
                             "working_days_overdue": o.working_days_overdue}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from ooc.calendar import uk_date
 from tests.e2e.browser import (
     assert_focus_visible,
     focused,
@@ -44,7 +45,7 @@ def test_the_decision_form_can_be_completed_with_the_keyboard_alone(new_page, li
 
     # The panel meeting, from a select, with the arrow keys.
     tab_to(page, lambda f: f["id"] == "meeting_id")
-    wanted = f"{scenery.meeting_date:%A %d %B %Y}"
+    wanted = f"{scenery.meeting_date:%A} {uk_date(scenery.meeting_date)}"
     for _ in range(20):
         page.keyboard.press("ArrowDown")
         chosen = page.locator("#meeting_id option:checked").inner_text()

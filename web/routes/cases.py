@@ -15,7 +15,7 @@ from ooc import service
 from ooc.access import CASE_VIEWERS, case_for, log_view
 from ooc.accounts import display_names
 from ooc.audit import case_events
-from ooc.calendar import uk_time
+from ooc.calendar import uk_date, uk_time
 from ooc.deadlines import list_open_deadlines
 from ooc.definitions import Option
 from ooc.drafts import find_draft, save_draft
@@ -156,7 +156,9 @@ def _meeting_options(session, services: ServicesDep, chosen=None) -> list[Option
     # A meeting chosen in advance (from its agenda) is listed even when it is an older one.
     if chosen and str(chosen).isdigit() and all(m.id != int(chosen) for m in meetings):
         meetings += [m for m in [session.get(PanelMeeting, int(chosen))] if m is not None]
-    return [Option(str(m.id), f"{m.held_on:%A %d %B %Y} (chair: {m.chair})") for m in meetings]
+    chairs = display_names(session, (m.chair for m in meetings))
+    return [Option(str(m.id), f"{m.held_on:%A} {uk_date(m.held_on)} (chair: "
+                              f"{chairs.get(m.chair, m.chair)})") for m in meetings]
 
 
 def _action_page(request, session, services, user, case, transition, *, values=None,
