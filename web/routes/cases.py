@@ -71,7 +71,9 @@ def caseload(request: Request, session: SessionDep, services: ServicesDep,
     # Most urgent first; cases with no open deadline last.
     rows.sort(key=lambda r: (r["next"] is None, r["next"].working_days_left if r["next"] else 0,
                              r["case"].referral_date))
-    waiting = (Case.state == "referred", Case.case_manager.is_(None))
+    # New referrals: still in a state the workflow starts cases in, and nobody's yet.
+    starts = sorted({r.state for d in services.registry for r in d.tracks["main"].initial})
+    waiting = (Case.state.in_(starts), Case.case_manager.is_(None))
     new_referrals = session.exec(select(Case).options(defer(Case.data)).where(*waiting)
                                  .order_by(Case.referral_date, Case.id)
                                  .limit(NEW_REFERRALS_SHOWN)).all()

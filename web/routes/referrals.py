@@ -59,7 +59,7 @@ async def make_referral(request: Request, session: SessionDep, services: Service
         return _page(request, services, user, values=shown, errors=errors, problems=problems,
                      status_code=422)
     # Only the person who made it sees its confirmation (the page names the child).
-    request.session["referred"] = case.id
+    request.session["referral_made"] = case.id
     return RedirectResponse(f"/referrals/{case.id}/received", status_code=303)
 
 
@@ -68,7 +68,7 @@ def referral_received(request: Request, case_id: int, session: SessionDep,
                       services: ServicesDep, user: Referrer) -> Response:
     """The confirmation after a referral: its reference and what happens next."""
     case = session.get(Case, case_id)
-    if case is None or request.session.get("referred") != case_id:
+    if case is None or request.session.get("referral_made") != case_id:
         raise NotFound("There is no referral of yours to confirm here. Your referrals are "
                        "listed under My referrals.")
     deadlines = list_open_deadlines(session, registry=services.registry,
