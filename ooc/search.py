@@ -1,0 +1,498 @@
+"""Finding a case: by part of the child's name, the police reference or the date of birth, with
+filters for stage, case manager, team and open or closed; and a police officer's referrals.
+
+Speed at any size. A name is found through `case_search_keys`: one row for every prefix of every
+word of the name ("ali" and "smi" both find Alice Smith), lower-case and without accents, with
+the case's referral date. Each search word is an equality on that table's key, whose rows are
+kept in referral-date order, so the newest matches are read straight off the index and a page is
+about 20 index entries whatever the number of cases. A police reference is a key of its own,
+found whole (case and spaces ignored). A date of birth is an index on `cases`, and is the one to
+start from when given: a few dozen children share a birthday. Counts stop at `COUNT_LIMIT`.
+The same statements run on SQLite and PostgreSQL (no LIKE, no collation-dependent ranges).
+
+Nothing here commits: the caller logs the cases shown (`ooc.access.log_list_view`) and commits.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date
+from math import ceil
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, intersect, literal, select
+from sqlmodel import Session
+
+from ooc.definitions import Definition, Option
+from ooc.errors import FieldProblem
+from ooc.machine import WorkflowRegistry
+from ooc.models import Case, CaseSearchKey, User
+
+PAGE_SIZE = 20
+# Counting stops here ("more than 1,000 cases found"): a count of every match would read them all,
+# and nobody pages through more than 50 pages to find a child.
+COUNT_LIMIT = 1000
+MAX_NAME_WORDS = 6
+REFERENCE_MARK = "#"  # a key that is a whole police reference; names' keys are letters and digits
+KEY_LENGTH = CaseSearchKey.__table__.c.key.type.length
+MAIN_TRACK = "main"  # the track whose state is the case's stage (TRACK_COLUMNS)
+
+# Where the workflow keeps the panel's decision and its sign-off (workflows/oocd.v1.toml: the
+# record "decision" with its field "outcome", and the record "sign_off"). Named here, once; a
+# definition that records neither shows no outcome.
+DECISION_RECORD = "decision"
+OUTCOME_FIELD = "outcome"
+SIGN_OFF_RECORD = "sign_off"
+
+CASES = Case.__table__
+KEYS = CaseSearchKey.__table__
+_APOSTROPHES = frozenset("'\u2019\u2018\u02bc`")
+
+
+# --- the words a name is found by ------------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents: "Zoë" -> "zoe", "Łukasz" -> "łukasz"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _split(text: str) -> list[list[str]]:
+    """Each word of `text` as its parts between apostrophes: "O'Brien-Hall" ->
+    [["o", "brien"], ["hall"]]. Anything but a letter, a digit or an apostrophe ends a word."""
+    words: list[list[str]] = []
+    parts: list[str] = []
+    part = ""
+    for c in _plain(text) + " ":
+        if c.isalnum():
+            part += c
+        elif c in _APOSTROPHES:
+            parts.append(part)
+            part = ""
+        else:
+            parts = [p for p in [*parts, part] if p]
+            if parts:
+                words.append(parts)
+            parts, part = [], ""
+    return words
+
+
+def query_words(text: str) -> list[str]:
+    """The words typed into a name search, as keys: "O'Brien" is "obrien"."""
+    return ["".join(parts)[:KEY_LENGTH] for parts in _split(text)]
+
+
+def name_keys(*names: str) -> set[str]:
+    """Every key a name is found by: each prefix of each word, written whole ("obrien") and
+    from each apostrophe on ("brien")."""
+    keys = set()
+    for name in names:
+        for parts in _split(name):
+            for start in range(len(parts)):
+                word = "".join(parts[start:])[:KEY_LENGTH]
+                keys.update(word[:n] for n in range(1, len(word) + 1))
+    return keys
+
+
+def reference_key(reference: str) -> str:
+    return (REFERENCE_MARK + "".join(_plain(reference).split()))[:KEY_LENGTH]
+
+
+def search_keys(given_name: str, family_name: str, police_reference: str) -> set[str]:
+    return name_keys(given_name, family_name) | {reference_key(police_reference)}
+
+
+def key_rows(case_id: int, given_name: str, family_name: str, police_reference: str,
+             referral_date: date) -> list[dict[str, Any]]:
+    """The `case_search_keys` rows of a case."""
+    return [{"key": key, "referral_date": referral_date, "case_id": case_id}
+            for key in sorted(search_keys(given_name, family_name, police_reference))]
+
+
+def index_case(session: Session, case: Case) -> None:
+    """Write the search keys of a case just created (flushed, so that it has an id)."""
+    session.execute(insert(KEYS), key_rows(case.id, case.given_name, case.family_name,
+                                           case.police_reference, case.referral_date))
+
+
+# --- what may be searched for ----------------------------------------------------------------
+
+
+STATUSES = {"": "Open and closed", "open": "Open", "closed": "Closed or withdrawn"}
+
+
+def main_stages(registry: WorkflowRegistry) -> list[Option]:
+    """The main track's states of every workflow version, in the order the newest definition
+    lists them, each with the newest definition's label."""
+    labels: dict[str, str] = {}
+    for definition in sorted(registry, key=lambda d: d.version, reverse=True):
+        for state in definition.states.values():
+            if state.track == MAIN_TRACK:
+                labels.setdefault(state.name, state.label)
+    return [Option(name, label) for name, label in labels.items()]
+
+
+def ended_states(registry: WorkflowRegistry) -> list[str]:
+    """The main track's terminal states (closed, withdrawn), in any workflow version."""
+    return sorted({s.name for d in registry for s in d.states.values()
+                   if s.track == MAIN_TRACK and s.terminal})
+
+
+def stage_label(registry: WorkflowRegistry, workflow: str, version: int, state: str) -> str:
+    return registry.get(workflow, version).states[state].label
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The values the filters offer."""
+
+    stages: list[Option]
+    case_managers: list[Option]  # value: username, label: display name
+    teams: list[str]
+
+    @classmethod
+    def of(cls, registry: WorkflowRegistry, users: Iterable[Any]) -> Choices:
+        users = list(users)
+        managers = sorted((Option(u.username, u.display_name) for u in users
+                           if "case_manager" in u.roles), key=lambda o: o.label.casefold())
+        teams = sorted({u.team for u in users if u.team}, key=str.casefold)
+        return cls(main_stages(registry), managers, teams)
+
+
+def people(session: Session) -> list[Any]:
+    """Every user's username, display name, roles and team (a small table)."""
+    return session.execute(select(User.username, User.display_name, User.roles,
+                                  User.team)).all()
+
+
+@dataclass(frozen=True)
+class Criteria:
+    name: str = ""
+    reference: str = ""
+    date_of_birth: date | None = None
+    stage: str = ""
+    case_manager: str = ""
+    team: str = ""
+    status: str = ""  # "", "open" or "closed"
+
+    def to_dict(self) -> dict[str, str]:
+        values = asdict(self)
+        values["date_of_birth"] = self.date_of_birth.isoformat() if self.date_of_birth else ""
+        return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Criteria:
+        known = {k: str(values.get(k) or "") for k in cls.__dataclass_fields__}
+        born = known.pop("date_of_birth")
+        return cls(**known, date_of_birth=date.fromisoformat(born) if born else None)
+
+    def date_parts(self) -> dict[str, str]:
+        born = self.date_of_birth
+        return ({"day": str(born.day), "month": str(born.month), "year": str(born.year)}
+                if born else {})
+
+
+DATE_PARTS = ("day", "month", "year")
+
+
+def read_date(parts: Mapping[str, str], label: str, today: date
+              ) -> tuple[date | None, FieldProblem | None, set[str]]:
+    """A date typed into a GOV.UK date input (day, month, year): the date, or the problem in
+    the words of the GOV.UK pattern and the parts to highlight. All blank is no date."""
+    typed = {p: (parts.get(p) or "").strip() for p in DATE_PARTS}
+    missing = [p for p in DATE_PARTS if not typed[p]]
+    if len(missing) == 3:
+        return None, None, set()
+    if missing:
+        return None, FieldProblem(label, f"{label} must include a {' and '.join(missing)}"), \
+            set(missing)
+    not_numbers = {p for p in DATE_PARTS if not typed[p].isdigit()}
+    if not_numbers:
+        return None, FieldProblem(label, f"{label} must be a real date"), not_numbers
+    if len(typed["year"]) != 4:
+        return None, FieldProblem(label, "Year must include 4 numbers"), {"year"}
+    try:
+        value = date(int(typed["year"]), int(typed["month"]), int(typed["day"]))
+    except ValueError:
+        return None, FieldProblem(label, f"{label} must be a real date"), set(DATE_PARTS)
+    if value > today:
+        return None, FieldProblem(label, f"{label} must be in the past"), set(DATE_PARTS)
+    return value, None, set()
+
+
+def read_criteria(form: Mapping[str, str], choices: Choices, today: date
+                  ) -> tuple[Criteria, list[FieldProblem], set[str]]:
+    """The search asked for, from the form's fields (name, reference, date_of_birth-day,
+    -month, -year, stage, case_manager, team, status): the criteria, a problem for each field
+    that cannot be searched for, and the date's parts in error."""
+    def text(name: str) -> str:
+        return " ".join((form.get(name) or "").split())
+
+    problems = []
+    name, reference = text("name"), text("reference")
+    if len(name) > KEY_LENGTH:
+        problems.append(FieldProblem("name", f"Name must be {KEY_LENGTH} characters or fewer"))
+    elif name and not query_words(name):
+        problems.append(FieldProblem("name", "Enter a name using letters"))
+    elif len(query_words(name)) > MAX_NAME_WORDS:
+        problems.append(FieldProblem("name", f"Enter no more than {MAX_NAME_WORDS} words of "
+                                             "the name"))
+    limit = CASES.c.police_reference.type.length
+    if len(reference) > limit:
+        problems.append(FieldProblem("reference", f"Police reference must be {limit} "
+                                                  "characters or fewer"))
+    born, problem, date_errors = read_date(
+        {p: form.get(f"date_of_birth-{p}") or "" for p in DATE_PARTS}, "Date of birth", today)
+    if problem:
+        problems.append(FieldProblem("date_of_birth", problem.message))
+    chosen = {}
+    for field, label, allowed in (
+            ("stage", "stage", {o.value for o in choices.stages}),
+            ("case_manager", "case manager", {o.value for o in choices.case_managers}),
+            ("team", "team", set(choices.teams)),
+            ("status", "open or closed", set(STATUSES))):
+        value = (form.get(field) or "").strip()
+        if value and value not in allowed:
+            problems.append(FieldProblem(field, f"There is no {label} called ‘{value[:40]}’: "
+                                                f"choose one from the list"))
+            value = ""
+        chosen[field] = value
+    return Criteria(name=name, reference=reference, date_of_birth=born, **chosen), problems, \
+        date_errors
+
+
+# --- searching -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoundCase:
+    id: int
+    child_name: str
+    police_reference: str
+    date_of_birth: date
+    referral_date: date
+    state: str
+    stage: str  # the state's label
+    case_manager: str | None  # username
+    outcome: str | None = None  # the signed-off decision's outcome label (referrals only)
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    cases: list[FoundCase]
+    found: int  # matches counted, up to COUNT_LIMIT
+    more: bool  # more than COUNT_LIMIT match
+    number: int  # this page, from 1
+    pages: int  # pages that can be shown (at least 1)
+
+    @property
+    def exists(self) -> bool:
+        """Whether the page asked for is one of the results' pages."""
+        return 1 <= self.number <= self.pages
+
+
+_SHOWN = (CASES.c.id, CASES.c.given_name, CASES.c.family_name, CASES.c.police_reference,
+          CASES.c.date_of_birth, CASES.c.referral_date, CASES.c.state, CASES.c.case_manager,
+          CASES.c.workflow_name, CASES.c.workflow_version)
+
+
+def _filters(session: Session, registry: WorkflowRegistry, c: Criteria,
+             indexed: bool = True) -> list[Any]:
+    """The conditions of the filters (stage, open or closed, case manager, team) on `cases`.
+    Not `indexed`: written so that no index serves them (`state || ''`), for when they match
+    so many cases that walking the referral-date index and checking each is quicker."""
+    state, manager = CASES.c.state, CASES.c.case_manager
+    if not indexed:
+        state, manager = state.concat(""), manager.concat("")
+    conditions = []
+    if c.stage:
+        conditions.append(state == c.stage)
+    if c.status:
+        ended = ended_states(registry)
+        if c.status == "closed":
+            conditions.append(state.in_(ended))
+        else:  # as a list of states, which an index finds
+            conditions.append(state.in_([s.value for s in main_stages(registry)
+                                         if s.value not in ended]))
+    if c.case_manager:
+        conditions.append(manager == c.case_manager)
+    if c.team:
+        members = session.scalars(select(User.username).where(User.team == c.team)).all()
+        conditions.append(manager.in_(members))
+    return conditions
+
+
+def _capped_count(session: Session, query, cap: int | None = None) -> int:
+    """The rows of `query`, counted up to `cap` (COUNT_LIMIT + 1)."""
+    return session.execute(select(func.count()).select_from(
+        query.order_by(None).limit(cap or COUNT_LIMIT + 1).subquery())).scalar_one()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a search starts: the rows of one search key, in their index's (referral-date)
+    order; or `cases`, through the date-of-birth index, a filter's index or the referral-date
+    index. Whatever it starts from, every other key is one probe of the keys' primary key and
+    every filter a check of the case."""
+
+    keys: list[str]
+    key: str | None  # the key to start from (None: start from `cases`)
+    filters: list[Any]
+    filtered: int | None  # the cases the filters match, counted up to SIZED_UP_TO
+
+
+SIZED_UP_TO = 5 * COUNT_LIMIT
+
+
+def _plan(session: Session, registry: WorkflowRegistry, c: Criteria) -> _Plan:
+    keys = list(dict.fromkeys(([reference_key(c.reference)] if c.reference else [])
+                              + query_words(c.name)))
+    filters = _filters(session, registry, c)
+    if c.date_of_birth:  # a few dozen children share a birthday
+        return _Plan(keys, None, [CASES.c.date_of_birth == c.date_of_birth, *filters], None)
+    if not filters:  # keys alone: `search` intersects them
+        return _Plan(keys, None, [], None)
+    filtered = _capped_count(session, select(CASES.c.id).where(*filters), SIZED_UP_TO)
+    if not keys:
+        return _Plan(keys, None, filters, filtered)
+    # Each way in is a list: a key's rows, or the cases the filters match. The count has to
+    # walk the way in until COUNT_LIMIT matches are found or the list ends, so the way in is
+    # the list with the fewest rows to walk, judged from each list's length (counted from an
+    # index alone, up to a cap) and how many of its rows the other lists are likely to keep.
+    sizes: dict[str | None, int] = {None: filtered}
+    for key in keys:
+        sizes[key] = _capped_count(session, select(KEYS.c.case_id).where(KEYS.c.key == key),
+                                   SIZED_UP_TO)
+    total = max(session.scalar(select(func.max(CASES.c.id))) or 1, 1)
+
+    def to_walk(side: str | None) -> float:
+        kept = 1.0
+        for other, size in sizes.items():
+            if other != side:
+                kept *= min(1.0, size / total)
+        return min(sizes[side], (COUNT_LIMIT + 1) / max(kept, 1e-9))
+
+    # On a tie, a key (its rows are small) and the longest (the most telling).
+    start = min(sizes, key=lambda side: (to_walk(side), side is None, -len(side or "")))
+    return _Plan(keys, start, filters, filtered)
+
+
+def _statement(plan: _Plan, columns: tuple = (), filters: list[Any] | None = None):
+    """The matching cases' `columns` (none: for counting), newest referral first; `filters`
+    stand for the plan's own (the same conditions, written another way)."""
+    filters = plan.filters if filters is None else filters
+    if plan.key is not None:
+        first = KEYS.alias("k")
+        date_, case_id = first.c.referral_date, first.c.case_id
+        source = first.join(CASES, CASES.c.id == case_id) if filters or columns else first
+        query = select(*(columns or (literal(1),))).select_from(source).where(
+            first.c.key == plan.key)
+    else:
+        date_, case_id = CASES.c.referral_date, CASES.c.id
+        query = select(*(columns or (literal(1),))).select_from(CASES)
+    for key in plan.keys:
+        if key != plan.key:
+            other = KEYS.alias()
+            query = query.where(exists().where(and_(other.c.key == key,
+                                                    other.c.referral_date == date_,
+                                                    other.c.case_id == case_id)))
+    return query.where(*filters).order_by(date_.desc(), case_id.desc())
+
+
+def _pages(found: int) -> int:
+    return max(1, ceil(found / PAGE_SIZE))
+
+
+def _with_every_key(keys: list[str]):
+    """The (referral date, case id) of the cases found by every one of `keys`, newest first:
+    a key's rows as its index holds them, or the intersection of several keys' (which SQLite
+    works out by merging the keys' rows as they come, in order)."""
+    selects = [select(KEYS.c.referral_date, KEYS.c.case_id).where(KEYS.c.key == key)
+               for key in keys]
+    if len(selects) == 1:
+        return selects[0].order_by(KEYS.c.referral_date.desc(), KEYS.c.case_id.desc())
+    both = intersect(*selects)
+    return both.order_by(both.selected_columns.referral_date.desc(),
+                         both.selected_columns.case_id.desc())
+
+
+def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
+           page: int = 1) -> ResultPage:
+    """One page of the cases matching `criteria` (every condition given must hold), newest
+    referral first, closed and withdrawn cases included."""
+    plan = _plan(session, registry, criteria)
+    only_keys = plan.keys and not plan.filters
+    if only_keys:
+        counted = _capped_count(session, _with_every_key(plan.keys))
+    elif plan.key is None and not plan.keys and plan.filtered is not None:
+        counted = min(plan.filtered, COUNT_LIMIT + 1)  # the filters alone: counted already
+    else:
+        counted = _capped_count(session, _statement(plan))
+    found, more = min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
+    pages = _pages(found)
+    if not 1 <= page <= pages:
+        return ResultPage([], found, more, page, pages)
+    offset = (page - 1) * PAGE_SIZE
+    shown = min(PAGE_SIZE, found - offset)  # no further than the count went
+    if only_keys:
+        ids = [row.case_id for row in session.execute(
+            _with_every_key(plan.keys).limit(shown).offset(offset))]
+        by_id = {row.id: row for row in session.execute(
+            select(*_SHOWN).where(CASES.c.id.in_(ids)))}
+        rows = [by_id[i] for i in ids]
+    else:
+        filters = None
+        if plan.key is None and more and (plan.filtered or 0) >= SIZED_UP_TO:
+            # Thousands of cases pass the filters and more than COUNT_LIMIT of them match: a
+            # walk of the referral-date index meets a page of them soon, where the filters'
+            # index would give every one of them to sort.
+            filters = _filters(session, registry, criteria, indexed=False)
+        rows = session.execute(_statement(plan, _SHOWN, filters)
+                               .limit(shown).offset(offset)).all()
+    return ResultPage([_found(registry, row) for row in rows], found, more, page, pages)
+
+
+def _found(registry: WorkflowRegistry, row: Any, outcome: str | None = None) -> FoundCase:
+    return FoundCase(id=row.id, child_name=f"{row.given_name} {row.family_name}",
+                     police_reference=row.police_reference, date_of_birth=row.date_of_birth,
+                     referral_date=row.referral_date, state=row.state,
+                     stage=stage_label(registry, row.workflow_name, row.workflow_version,
+                                       row.state),
+                     case_manager=row.case_manager, outcome=outcome)
+
+
+# --- a police officer's referrals ------------------------------------------------------------
+
+
+def signed_off_outcome(definition: Definition, data: Mapping[str, Any]) -> str | None:
+    """The label of the case's decided outcome once the decision is signed off, else None.
+    (After a breach the panel decides again: the new outcome shows once that is signed off.)"""
+    records = {t.records for t in definition.transitions}
+    if not {DECISION_RECORD, SIGN_OFF_RECORD} <= records:
+        return None
+    decision, sign_off = data.get(DECISION_RECORD), data.get(SIGN_OFF_RECORD)
+    if not decision or not sign_off or sign_off.get("at", "") < decision.get("at", ""):
+        return None
+    outcome = definition.outcomes.get(decision.get(OUTCOME_FIELD))
+    return outcome.label if outcome else None
+
+
+def referrals_made_by(session: Session, registry: WorkflowRegistry, username: str,
+                      page: int = 1) -> ResultPage:
+    """One page of the referrals `username` made, newest first, with each one's stage and,
+    once signed off, its outcome."""
+    mine = select(*_SHOWN, CASES.c.data).where(CASES.c.referred_by == username)
+    counted = _capped_count(session, mine.with_only_columns(CASES.c.id))
+    found, more = min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
+    pages = _pages(found)
+    if not 1 <= page <= pages:
+        return ResultPage([], found, more, page, pages)
+    offset = (page - 1) * PAGE_SIZE
+    rows = session.execute(mine.order_by(CASES.c.referral_date.desc(), CASES.c.id.desc())
+                           .limit(min(PAGE_SIZE, found - offset)).offset(offset)).all()
+    return ResultPage([_found(registry, row, signed_off_outcome(
+        registry.get(row.workflow_name, row.workflow_version), row.data)) for row in rows],
+        found, more, page, pages)
