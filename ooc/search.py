@@ -22,7 +22,7 @@ from datetime import date
 from math import ceil
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, intersect, literal, select
+from sqlalchemy import and_, exists, func, insert, literal, select
 from sqlmodel import Session
 
 from ooc.definitions import Definition, Option
@@ -408,15 +408,18 @@ def _pages(found: int) -> int:
 
 def _with_every_key(keys: list[str]):
     """The (referral date, case id) of the cases found by every one of `keys`, newest first:
-    a key's rows as its index holds them, or the intersection of several keys' (which SQLite
-    works out by merging the keys' rows as they come, in order)."""
-    selects = [select(KEYS.c.referral_date, KEYS.c.case_id).where(KEYS.c.key == key)
-               for key in keys]
-    if len(selects) == 1:
-        return selects[0].order_by(KEYS.c.referral_date.desc(), KEYS.c.case_id.desc())
-    both = intersect(*selects)
-    return both.order_by(both.selected_columns.referral_date.desc(),
-                         both.selected_columns.case_id.desc())
+    the longest key's rows as its index holds them, each kept if the other keys have the same
+    row (a probe of their index on SQLite, a merge of the two indexes' rows on PostgreSQL)."""
+    first = KEYS.alias("k")
+    query = select(first.c.referral_date, first.c.case_id).where(
+        first.c.key == max(keys, key=len))
+    for key in keys:
+        if key != max(keys, key=len):
+            other = KEYS.alias()
+            query = query.where(exists().where(and_(other.c.key == key,
+                                                    other.c.referral_date == first.c.referral_date,
+                                                    other.c.case_id == first.c.case_id)))
+    return query.order_by(first.c.referral_date.desc(), first.c.case_id.desc())
 
 
 def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
