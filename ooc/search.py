@@ -141,10 +141,6 @@ def ended_states(registry: WorkflowRegistry) -> list[str]:
                    if s.track == MAIN_TRACK and s.terminal})
 
 
-def stage_label(registry: WorkflowRegistry, workflow: str, version: int, state: str) -> str:
-    return registry.get(workflow, version).states[state].label
-
-
 @dataclass(frozen=True)
 class Choices:
     """The values the filters offer."""
@@ -277,6 +273,7 @@ class FoundCase:
     state: str
     stage: str  # the state's label
     case_manager: str | None  # username
+    ended: bool  # closed or withdrawn
     outcome: str | None = None  # the signed-off decision's outcome label (referrals only)
 
 
@@ -459,12 +456,11 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
 
 
 def _found(registry: WorkflowRegistry, row: Any, outcome: str | None = None) -> FoundCase:
+    state = registry.get(row.workflow_name, row.workflow_version).states[row.state]
     return FoundCase(id=row.id, child_name=f"{row.given_name} {row.family_name}",
                      police_reference=row.police_reference, date_of_birth=row.date_of_birth,
-                     referral_date=row.referral_date, state=row.state,
-                     stage=stage_label(registry, row.workflow_name, row.workflow_version,
-                                       row.state),
-                     case_manager=row.case_manager, outcome=outcome)
+                     referral_date=row.referral_date, state=row.state, stage=state.label,
+                     case_manager=row.case_manager, ended=state.terminal, outcome=outcome)
 
 
 # --- a police officer's referrals ------------------------------------------------------------

@@ -327,6 +327,9 @@ def test_police_see_the_referrals_they_made_with_the_outcome_once_signed_off(
     decided = walker.create(police_reference="MINE/2", given_name="Eli", family_name="Berg",
                             referral_date="2026-02-24")
     walker.to(decided, "awaiting_signoff")  # decided, not signed off yet
+    withdrawn = walker.create(police_reference="MINE/3", given_name="Ada", family_name="Berg",
+                              referral_date="2026-02-20")
+    walker.to(withdrawn, "withdrawn")
     walker.users = {**walker.users, "police": other_police}
     walker.create(police_reference="THEIRS/1", given_name="Una", family_name="Berg")
 
@@ -335,16 +338,19 @@ def test_police_see_the_referrals_they_made_with_the_outcome_once_signed_off(
     assert page.status_code == 200
     rows = [(c.police_reference, c.stage, c.outcome) for c in page.context["results"].cases]
     assert rows == [("MINE/2", "Awaiting sign-off", None),
-                    ("MINE/1", "Intervention", "Community resolution")]
-    assert "You have made 2 referrals." in page.text
-    assert "Community resolution" in page.text and "Not decided yet" in page.text
+                    ("MINE/1", "Intervention", "Community resolution"),
+                    ("MINE/3", "Withdrawn", None)]
+    assert "You have made 3 referrals." in page.text
+    outcomes = re.findall(r'data-label="Outcome">([^<]*)<', page.text)
+    assert outcomes == ["Not known yet", "Community resolution", "No decision"]
     assert "THEIRS/1" not in page.text and "Una Berg" not in page.text
     # Not the YJS record: no link to a case, nothing of the assessment or the decision's reasons.
     assert "/cases/" not in page.text
     assert "Engaged with school" not in page.text
     assert decision(1)["rationale"] not in page.text
     assert log_rows(session, "my referrals") == [("police", decided.id),
-                                                 ("police", signed_off.id)]
+                                                 ("police", signed_off.id),
+                                                 ("police", withdrawn.id)]
 
 
 def test_a_decision_returned_after_a_breach_shows_the_new_outcome_only_when_signed_off(
