@@ -175,9 +175,11 @@ class Criteria:
     status: str = ""  # "", "open" or "closed"
 
     def to_dict(self) -> dict[str, str]:
+        """What was searched for, as text, leaving out what was not (kept small: it is kept
+        in the session cookie)."""
         values = asdict(self)
         values["date_of_birth"] = self.date_of_birth.isoformat() if self.date_of_birth else ""
-        return values
+        return {name: value for name, value in values.items() if value}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Criteria:

@@ -266,6 +266,17 @@ def test_a_search_that_has_expired_says_so(client):
     assert "This search has expired" in response.text
 
 
+def test_the_last_ten_searches_of_a_session_can_still_be_paged_through(client, walker):
+    walker.create()
+    token = sign_in(client, "case_manager")
+    addresses = [client.post("/search", data={"csrf_token": token, "name": "alex",
+                                              "stage": stage}, follow_redirects=False)
+                 .headers["location"] for stage in ["", "referred"] * 5 + ["closed"]]
+    assert len(set(addresses)) == 11
+    assert client.get(addresses[0]).status_code == 404  # the oldest of eleven
+    assert [client.get(a).status_code for a in addresses[1:]] == [200] * 10
+
+
 def test_the_childs_details_never_appear_in_the_address(client, walker):
     walker.create(given_name="Rowan", family_name="Quill")
     token = sign_in(client, "case_manager")

@@ -28,7 +28,7 @@ router = APIRouter()
 CaseViewer = Annotated[User, Depends(require_roles(*CASE_VIEWERS))]
 Police = Annotated[User, Depends(require_roles("police"))]
 
-SEARCHES_KEPT = 5  # the latest searches of a session that can still be paged through
+SEARCHES_KEPT = 10  # the latest searches of a session that can still be paged through
 
 
 def page_number(request: Request) -> int | None:
@@ -60,7 +60,8 @@ def pagination(number: int, pages: int, href: Callable[[int], str]) -> dict[str,
 
 
 def _form_values(criteria: search.Criteria) -> dict[str, Any]:
-    return {**criteria.to_dict(), "date_of_birth": criteria.date_parts()}
+    return {**{name: "" for name in search.Criteria.__dataclass_fields__},
+            **criteria.to_dict(), "date_of_birth": criteria.date_parts()}
 
 
 def _items(choices: search.Choices, values: dict[str, Any]) -> dict[str, list[dict]]:
