@@ -136,3 +136,63 @@ def test_every_kind_of_search_is_read_from_an_index_not_a_scan_of_the_cases(
         assert "SCAN cases" not in explained and "SCAN k" not in explained, (c, explained)
         assert "SEARCH" in explained, (c, explained)
     assert session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_every_way_into_a_search_finds_what_reading_every_case_finds(session, registry, users,
+                                                                     monkeypatch):
+    """Small limits, so that each way in is taken (a key's rows, several keys, the date of
+    birth, a filter's index, the referral-date walk, counts that stop): the pages of results
+    must be exactly the matching cases, newest referral first, as far as the count goes."""
+    monkeypatch.setattr(search, "COUNT_LIMIT", 5)
+    monkeypatch.setattr(search, "SIZED_UP_TO", 6)
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    users["case_manager"].team = users["senior_practitioner"].team = "North"
+    users["case_manager2"].team = "South"
+    session.commit()
+    walker = Walker(session, registry, users)
+    people = [("Alice", "Smith"), ("Alicia", "Smithers"), ("Bob", "Smith"), ("Ali", "Jones"),
+              ("Zara", "Smyth"), ("Alan", "Smith-Jones"), ("Bea", "Alison"), ("Sam", "Ali")]
+    plans = ["referred", "assessing", "assessing2", "withdrawn", "referred", "closed"]
+    for n in range(16):
+        given, family = people[n % len(people)]
+        case = walker.create(police_reference=f"W/{n:02d}", given_name=given, family_name=family,
+                             date_of_birth=f"2011-06-{10 + n % 3:02d}",
+                             referral_date=f"2026-02-{(n * 7) % 27 + 1:02d}",
+                             offence_date="2026-01-20")
+        plan = plans[n % len(plans)]
+        if plan == "assessing2":
+            walker.fire(case, "take_case", "case_manager2")
+        elif plan != "referred":
+            walker.to(case, plan)
+    cases = session.scalars(select(Case)).all()
+    ended = set(search.ended_states(registry))
+    teams = {u.username: u.team for u in users.values()}
+
+    def matches(case: Case, c: search.Criteria) -> bool:
+        words = [w.lower() for w in f"{case.given_name} {case.family_name}".replace("-", " ")
+                 .split()]
+        return (all(any(w.startswith(q) for w in words) for q in c.name.lower().split())
+                and (not c.reference or c.reference.lower() == case.police_reference.lower())
+                and (not c.date_of_birth or c.date_of_birth == case.date_of_birth)
+                and (not c.stage or c.stage == case.state)
+                and (not c.status or (case.state in ended) == (c.status == "closed"))
+                and (not c.case_manager or c.case_manager == case.case_manager)
+                and (not c.team or teams.get(case.case_manager) == c.team))
+
+    born = date(2011, 6, 10)
+    for c in [search.Criteria(), search.Criteria(name="ali"), search.Criteria(name="smi"),
+              search.Criteria(name="smith jones"), search.Criteria(name="al smi"),
+              search.Criteria(name="ali", status="closed"), search.Criteria(status="closed"),
+              search.Criteria(status="open"), search.Criteria(stage="referred"),
+              search.Criteria(stage="assessing", name="a"), search.Criteria(team="North"),
+              search.Criteria(team="South", name="b"), search.Criteria(case_manager="case_manager"),
+              search.Criteria(date_of_birth=born), search.Criteria(date_of_birth=born, name="s"),
+              search.Criteria(reference="w/03"), search.Criteria(reference="w/03", name="zzz"),
+              search.Criteria(name="s", status="open", team="North")]:
+        expected = [case.id for case in sorted(cases, key=lambda k: (k.referral_date, k.id),
+                                                reverse=True) if matches(case, c)]
+        first = search.search(session, registry, c)
+        shown = [case.id for page in range(1, first.pages + 1)
+                 for case in search.search(session, registry, c, page).cases]
+        assert (first.found, first.more) == (min(len(expected), 5), len(expected) > 5), c
+        assert shown == expected[:5], c
