@@ -22,7 +22,7 @@ from datetime import date
 from math import ceil
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal, select
+from sqlalchemy import and_, exists, func, insert, select
 from sqlmodel import Session
 
 from ooc.definitions import Definition, Option
@@ -324,10 +324,10 @@ def _filters(session: Session, registry: WorkflowRegistry, c: Criteria,
     return conditions
 
 
-def _capped_count(session: Session, query, cap: int | None = None) -> int:
-    """The rows of `query`, counted up to `cap` (COUNT_LIMIT + 1)."""
+def _capped_count(session: Session, query, cap: int) -> int:
+    """The rows of `query`, counted up to `cap`."""
     return session.execute(select(func.count()).select_from(
-        query.order_by(None).limit(cap or COUNT_LIMIT + 1).subquery())).scalar_one()
+        query.order_by(None).limit(cap).subquery())).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -352,20 +352,23 @@ def _plan(session: Session, registry: WorkflowRegistry, c: Criteria) -> _Plan:
     filters = _filters(session, registry, c)
     if c.date_of_birth:  # a few dozen children share a birthday
         return _Plan(keys, None, [CASES.c.date_of_birth == c.date_of_birth, *filters], None)
-    if not filters:  # keys alone: `search` intersects them
-        return _Plan(keys, None, [], None)
-    filtered = _capped_count(session, select(CASES.c.id).where(*filters), SIZED_UP_TO)
+    if not filters:  # keys alone: from the longest (the most telling)
+        return _Plan(keys, max(keys, key=len) if keys else None, [], None)
+    filtered = select(CASES.c.id).where(*filters)
     if not keys:
-        return _Plan(keys, None, filters, filtered)
+        return _Plan(keys, None, filters, _capped_count(session, filtered, SIZED_UP_TO))
     # Each way in is a list: a key's rows, or the cases the filters match. The count has to
     # walk the way in until COUNT_LIMIT matches are found or the list ends, so the way in is
     # the list with the fewest rows to walk, judged from each list's length (counted from an
     # index alone, up to a cap) and how many of its rows the other lists are likely to keep.
-    sizes: dict[str | None, int] = {None: filtered}
-    for key in keys:
-        sizes[key] = _capped_count(session, select(KEYS.c.case_id).where(KEYS.c.key == key),
-                                   SIZED_UP_TO)
-    total = max(session.scalar(select(func.max(CASES.c.id))) or 1, 1)
+    # All counted in one statement.
+    lists = [filtered, *(select(KEYS.c.case_id).where(KEYS.c.key == key) for key in keys)]
+    counted = session.execute(select(
+        select(func.max(CASES.c.id)).scalar_subquery(),
+        *(select(func.count()).select_from(listed.limit(SIZED_UP_TO).subquery())
+          .scalar_subquery() for listed in lists))).one()
+    total = max(counted[0] or 1, 1)
+    sizes: dict[str | None, int] = dict(zip([None, *keys], counted[1:], strict=True))
 
     def to_walk(side: str | None) -> float:
         kept = 1.0
@@ -376,22 +379,23 @@ def _plan(session: Session, registry: WorkflowRegistry, c: Criteria) -> _Plan:
 
     # On a tie, a key (its rows are small) and the longest (the most telling).
     start = min(sizes, key=lambda side: (to_walk(side), side is None, -len(side or "")))
-    return _Plan(keys, start, filters, filtered)
+    return _Plan(keys, start, filters, sizes[None])
 
 
-def _statement(plan: _Plan, columns: tuple = (), filters: list[Any] | None = None):
-    """The matching cases' `columns` (none: for counting), newest referral first; `filters`
-    stand for the plan's own (the same conditions, written another way)."""
+def _matches(plan: _Plan, filters: list[Any] | None = None):
+    """The (referral date, case id) of the matching cases, newest first; `filters` stand for
+    the plan's own (the same conditions, written another way). Several keys: one key's rows,
+    each kept if the others have the same row (a probe of their index on SQLite, a merge of
+    the indexes' rows on PostgreSQL)."""
     filters = plan.filters if filters is None else filters
     if plan.key is not None:
         first = KEYS.alias("k")
         date_, case_id = first.c.referral_date, first.c.case_id
-        source = first.join(CASES, CASES.c.id == case_id) if filters or columns else first
-        query = select(*(columns or (literal(1),))).select_from(source).where(
-            first.c.key == plan.key)
+        source = first.join(CASES, CASES.c.id == case_id) if filters else first
+        query = select(date_, case_id).select_from(source).where(first.c.key == plan.key)
     else:
         date_, case_id = CASES.c.referral_date, CASES.c.id
-        query = select(*(columns or (literal(1),))).select_from(CASES)
+        query = select(date_, case_id.label("case_id"))
     for key in plan.keys:
         if key != plan.key:
             other = KEYS.alias()
@@ -405,56 +409,41 @@ def _pages(found: int) -> int:
     return max(1, ceil(found / PAGE_SIZE))
 
 
-def _with_every_key(keys: list[str]):
-    """The (referral date, case id) of the cases found by every one of `keys`, newest first:
-    the longest key's rows as its index holds them, each kept if the other keys have the same
-    row (a probe of their index on SQLite, a merge of the two indexes' rows on PostgreSQL)."""
-    first = KEYS.alias("k")
-    query = select(first.c.referral_date, first.c.case_id).where(
-        first.c.key == max(keys, key=len))
-    for key in keys:
-        if key != max(keys, key=len):
-            other = KEYS.alias()
-            query = query.where(exists().where(and_(other.c.key == key,
-                                                    other.c.referral_date == first.c.referral_date,
-                                                    other.c.case_id == first.c.case_id)))
-    return query.order_by(first.c.referral_date.desc(), first.c.case_id.desc())
-
-
 def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
            page: int = 1) -> ResultPage:
     """One page of the cases matching `criteria` (every condition given must hold), newest
     referral first, closed and withdrawn cases included."""
     plan = _plan(session, registry, criteria)
-    only_keys = plan.keys and not plan.filters
-    if only_keys:
-        counted = _capped_count(session, _with_every_key(plan.keys))
-    elif plan.key is None and not plan.keys and plan.filtered is not None:
+    matching = None
+    if plan.key is None and not plan.keys and plan.filtered is not None:
         counted = min(plan.filtered, COUNT_LIMIT + 1)  # the filters alone: counted already
     else:
-        counted = _capped_count(session, _statement(plan))
+        # The matches, up to one more than are counted: the count, and (if that is all of
+        # them) every page, from one statement.
+        matching = session.execute(_matches(plan).order_by(None).limit(COUNT_LIMIT + 1)).all()
+        counted = len(matching)
     found, more = min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
     pages = _pages(found)
     if not 1 <= page <= pages:
         return ResultPage([], found, more, page, pages)
     offset = (page - 1) * PAGE_SIZE
-    shown = min(PAGE_SIZE, found - offset)  # no further than the count went
-    if only_keys:
-        ids = [row.case_id for row in session.execute(
-            _with_every_key(plan.keys).limit(shown).offset(offset))]
-        by_id = {row.id: row for row in session.execute(
-            select(*_SHOWN).where(CASES.c.id.in_(ids)))}
-        rows = [by_id[i] for i in ids]
-    else:
+    if more:
+        # More than COUNT_LIMIT matches: walking them newest first meets a page soon. Where
+        # thousands of cases pass the filters, the walk is down the referral-date index
+        # (their own index would give every one of them to sort).
         filters = None
-        if plan.key is None and more and (plan.filtered or 0) >= SIZED_UP_TO:
-            # Thousands of cases pass the filters and more than COUNT_LIMIT of them match: a
-            # walk of the referral-date index meets a page of them soon, where the filters'
-            # index would give every one of them to sort.
+        if plan.key is None and (plan.filtered or 0) >= SIZED_UP_TO:
             filters = _filters(session, registry, criteria, indexed=False)
-        rows = session.execute(_statement(plan, _SHOWN, filters)
-                               .limit(shown).offset(offset)).all()
-    return ResultPage([_found(registry, row) for row in rows], found, more, page, pages)
+        ids = [row.case_id for row in session.execute(
+            _matches(plan, filters).limit(min(PAGE_SIZE, found - offset)).offset(offset))]
+    else:
+        # All the matches, sorted here: a database asked for "the first 20 in date order" may
+        # walk the whole date index looking for a few scattered matches.
+        if matching is None:
+            matching = session.execute(_matches(plan).order_by(None)).all()
+        ids = [row.case_id for row in sorted(matching, reverse=True)[offset:offset + PAGE_SIZE]]
+    by_id = {row.id: row for row in session.execute(select(*_SHOWN).where(CASES.c.id.in_(ids)))}
+    return ResultPage([_found(registry, by_id[i]) for i in ids], found, more, page, pages)
 
 
 def _found(registry: WorkflowRegistry, row: Any, outcome: str | None = None) -> FoundCase:
@@ -486,7 +475,7 @@ def referrals_made_by(session: Session, registry: WorkflowRegistry, username: st
     """One page of the referrals `username` made, newest first, with each one's stage and,
     once signed off, its outcome."""
     mine = select(*_SHOWN, CASES.c.data).where(CASES.c.referred_by == username)
-    counted = _capped_count(session, mine.with_only_columns(CASES.c.id))
+    counted = _capped_count(session, mine.with_only_columns(CASES.c.id), COUNT_LIMIT + 1)
     found, more = min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
     pages = _pages(found)
     if not 1 <= page <= pages:
