@@ -22,7 +22,7 @@ from datetime import date
 from math import ceil
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy import and_, exists, func, insert, select, text
 from sqlmodel import Session
 
 from ooc.definitions import Definition, Option
@@ -413,6 +413,12 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
            page: int = 1) -> ResultPage:
     """One page of the cases matching `criteria` (every condition given must hold), newest
     referral first, closed and withdrawn cases included."""
+    if session.get_bind().dialect.name == "postgresql":
+        # psycopg prepares a statement it has run five times, and PostgreSQL then comes to plan
+        # it once for any values: for a search, one plan for a rare name and a common one, a
+        # selective filter and one that matches nearly every case (measured: 5 ms became 90).
+        # Planned for the values given, each time, until the caller's transaction ends.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     plan = _plan(session, registry, criteria)
     matching = None
     if plan.key is None and not plan.keys and plan.filtered is not None:
