@@ -421,8 +421,12 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     plan = _plan(session, registry, criteria)
     matching = None
+    # Keys alone are read in date order straight from the index: a count, then a page.
+    in_order = plan.key is not None and not plan.filters
     if plan.key is None and not plan.keys and plan.filtered is not None:
         counted = min(plan.filtered, COUNT_LIMIT + 1)  # the filters alone: counted already
+    elif in_order:
+        counted = _capped_count(session, _matches(plan), COUNT_LIMIT + 1)
     else:
         # The matches, up to one more than are counted: the count, and (if that is all of
         # them) every page, from one statement.
@@ -433,7 +437,7 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
     if not 1 <= page <= pages:
         return ResultPage([], found, more, page, pages)
     offset = (page - 1) * PAGE_SIZE
-    if more:
+    if more or in_order:
         # More than COUNT_LIMIT matches: walking them newest first meets a page soon. Where
         # thousands of cases pass the filters, the walk is down the referral-date index
         # (their own index would give every one of them to sort).
