@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from math import ceil
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select, text
+from sqlalchemy import and_, exists, func, insert, intersect, select, text
 from sqlmodel import Session
 
 from ooc.definitions import Definition, Option
@@ -324,10 +324,11 @@ def _filters(session: Session, registry: WorkflowRegistry, c: Criteria,
     return conditions
 
 
-def _capped_count(session: Session, query, cap: int) -> int:
-    """The rows of `query`, counted up to `cap`."""
+def _capped_count(session: Session, query, cap: int, in_order: bool = False) -> int:
+    """The rows of `query`, counted up to `cap` (`in_order`: read in the query's order, where
+    that order is the index's and tells SQLite it can merge the keys' rows)."""
     return session.execute(select(func.count()).select_from(
-        query.order_by(None).limit(cap).subquery())).scalar_one()
+        (query if in_order else query.order_by(None)).limit(cap).subquery())).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -341,12 +342,17 @@ class _Plan:
     key: str | None  # the key to start from (None: start from `cases`)
     filters: list[Any]
     filtered: int | None  # the cases the filters match, counted up to SIZED_UP_TO
+    dialect: str = ""
 
 
 SIZED_UP_TO = 5 * COUNT_LIMIT
 
 
 def _plan(session: Session, registry: WorkflowRegistry, c: Criteria) -> _Plan:
+    return replace(_way_in(session, registry, c), dialect=session.get_bind().dialect.name)
+
+
+def _way_in(session: Session, registry: WorkflowRegistry, c: Criteria) -> _Plan:
     keys = list(dict.fromkeys(([reference_key(c.reference)] if c.reference else [])
                               + query_words(c.name)))
     filters = _filters(session, registry, c)
@@ -388,6 +394,13 @@ def _matches(plan: _Plan, filters: list[Any] | None = None):
     each kept if the others have the same row (a probe of their index on SQLite, a merge of
     the indexes' rows on PostgreSQL)."""
     filters = plan.filters if filters is None else filters
+    if plan.dialect == "sqlite" and plan.key is not None and not filters and len(plan.keys) > 1:
+        # SQLite merges the keys' rows as they come, in order (a third of the time of a
+        # probe for each row); PostgreSQL would hash both lists whole.
+        both = intersect(*(select(KEYS.c.referral_date, KEYS.c.case_id).where(KEYS.c.key == key)
+                           for key in plan.keys))
+        return both.order_by(both.selected_columns.referral_date.desc(),
+                             both.selected_columns.case_id.desc())
     if plan.key is not None:
         first = KEYS.alias("k")
         date_, case_id = first.c.referral_date, first.c.case_id
@@ -426,7 +439,7 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
     if plan.key is None and not plan.keys and plan.filtered is not None:
         counted = min(plan.filtered, COUNT_LIMIT + 1)  # the filters alone: counted already
     elif in_order:
-        counted = _capped_count(session, _matches(plan), COUNT_LIMIT + 1)
+        counted = _capped_count(session, _matches(plan), COUNT_LIMIT + 1, in_order=True)
     else:
         # The matches, up to one more than are counted: the count, and (if that is all of
         # them) every page, from one statement.
