@@ -341,7 +341,7 @@ class _Plan:
     keys: list[str]
     key: str | None  # the key to start from (None: start from `cases`)
     filters: list[Any]
-    filtered: int | None  # the cases the filters match, counted up to SIZED_UP_TO
+    filtered: int | None  # the cases the filters match, counted up to SIZED_UP_TO (if they were)
     dialect: str = ""
 
 
@@ -361,8 +361,8 @@ def _way_in(session: Session, registry: WorkflowRegistry, c: Criteria) -> _Plan:
     if not filters:  # keys alone: from the longest (the most telling)
         return _Plan(keys, max(keys, key=len) if keys else None, [], None)
     filtered = select(CASES.c.id).where(*filters)
-    if not keys:
-        return _Plan(keys, None, filters, _capped_count(session, filtered, SIZED_UP_TO))
+    if not keys:  # the filters alone (`search` counts them if it needs to)
+        return _Plan(keys, None, filters, None)
     # Each way in is a list: a key's rows, or the cases the filters match. The count has to
     # walk the way in until COUNT_LIMIT matches are found or the list ends, so the way in is
     # the list with the fewest rows to walk, judged from each list's length (counted from an
@@ -434,11 +434,10 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     plan = _plan(session, registry, criteria)
     matching = None
-    # Keys alone are read in date order straight from the index: a count, then a page.
-    in_order = plan.key is not None and not plan.filters
-    if plan.key is None and not plan.keys and plan.filtered is not None:
-        counted = min(plan.filtered, COUNT_LIMIT + 1)  # the filters alone: counted already
-    elif in_order:
+    # Keys alone, or nothing at all, are read in date order straight from an index (the
+    # first key's, or the referral date's): a count, then a page.
+    in_order = not plan.filters and (plan.key is not None or not plan.keys)
+    if in_order:
         counted = _capped_count(session, _matches(plan), COUNT_LIMIT + 1, in_order=True)
     else:
         # The matches, up to one more than are counted: the count, and (if that is all of
@@ -455,8 +454,13 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
         # thousands of cases pass the filters, the walk is down the referral-date index
         # (their own index would give every one of them to sort).
         filters = None
-        if plan.key is None and (plan.filtered or 0) >= SIZED_UP_TO:
-            filters = _filters(session, registry, criteria, indexed=False)
+        if plan.key is None and plan.filters and not criteria.date_of_birth:
+            filtered = plan.filtered
+            if filtered is None:
+                filtered = _capped_count(session, select(CASES.c.id).where(*plan.filters),
+                                         SIZED_UP_TO)
+            if filtered >= SIZED_UP_TO:
+                filters = _filters(session, registry, criteria, indexed=False)
         ids = [row.case_id for row in session.execute(
             _matches(plan, filters).limit(min(PAGE_SIZE, found - offset)).offset(offset))]
     else:
