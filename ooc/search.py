@@ -7,8 +7,11 @@ the case's referral date. Each search word is an equality on that table's key, w
 kept in referral-date order, so the newest matches are read straight off the index and a page is
 about 20 index entries whatever the number of cases. A police reference is a key of its own,
 found whole (case and spaces ignored). A date of birth is an index on `cases`, and is the one to
-start from when given: a few dozen children share a birthday. Counts stop at `COUNT_LIMIT`.
-The same statements run on SQLite and PostgreSQL (no LIKE, no collation-dependent ranges).
+start from when given: a few dozen children share a birthday. With filters too, the search
+starts from whichever list has the fewest rows to walk (`_way_in`). Counts stop at
+`COUNT_LIMIT` ("more than 1,000 cases found"). The conditions are the same on SQLite and
+PostgreSQL, with no LIKE and no collation-dependent ranges; where their planners differ, the
+code says what it does for each (`_matches`, `search`).
 
 Nothing here commits: the caller logs the cases shown (`ooc.access.log_list_view`) and commits.
 """
@@ -360,7 +363,6 @@ def _way_in(session: Session, registry: WorkflowRegistry, c: Criteria) -> _Plan:
         return _Plan(keys, None, [CASES.c.date_of_birth == c.date_of_birth, *filters], None)
     if not filters:  # keys alone: from the longest (the most telling)
         return _Plan(keys, max(keys, key=len) if keys else None, [], None)
-    filtered = select(CASES.c.id).where(*filters)
     if not keys:  # the filters alone (`search` counts them if it needs to)
         return _Plan(keys, None, filters, None)
     # Each way in is a list: a key's rows, or the cases the filters match. The count has to
@@ -368,7 +370,8 @@ def _way_in(session: Session, registry: WorkflowRegistry, c: Criteria) -> _Plan:
     # the list with the fewest rows to walk, judged from each list's length (counted from an
     # index alone, up to a cap) and how many of its rows the other lists are likely to keep.
     # All counted in one statement.
-    lists = [filtered, *(select(KEYS.c.case_id).where(KEYS.c.key == key) for key in keys)]
+    lists = [select(CASES.c.id).where(*filters),
+             *(select(KEYS.c.case_id).where(KEYS.c.key == key) for key in keys)]
     counted = session.execute(select(
         select(func.max(CASES.c.id)).scalar_subquery(),
         *(select(func.count()).select_from(listed.limit(SIZED_UP_TO).subquery())
@@ -433,7 +436,7 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
         # Planned for the values given, each time, until the caller's transaction ends.
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     plan = _plan(session, registry, criteria)
-    matching = None
+    matching = []
     # Keys alone, or nothing at all, are read in date order straight from an index (the
     # first key's, or the referral date's): a count, then a page.
     in_order = not plan.filters and (plan.key is not None or not plan.keys)
@@ -450,9 +453,9 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
         return ResultPage([], found, more, page, pages)
     offset = (page - 1) * PAGE_SIZE
     if more or in_order:
-        # More than COUNT_LIMIT matches: walking them newest first meets a page soon. Where
-        # thousands of cases pass the filters, the walk is down the referral-date index
-        # (their own index would give every one of them to sort).
+        # In the index's order, or more than COUNT_LIMIT matches: walking them newest first
+        # meets a page soon. Where thousands of cases pass the filters, the walk is down the
+        # referral-date index (their own index would give every one of them to sort).
         filters = None
         if plan.key is None and plan.filters and not criteria.date_of_birth:
             filtered = plan.filtered
@@ -466,8 +469,6 @@ def search(session: Session, registry: WorkflowRegistry, criteria: Criteria,
     else:
         # All the matches, sorted here: a database asked for "the first 20 in date order" may
         # walk the whole date index looking for a few scattered matches.
-        if matching is None:
-            matching = session.execute(_matches(plan).order_by(None)).all()
         ids = [row.case_id for row in sorted(matching, reverse=True)[offset:offset + PAGE_SIZE]]
     by_id = {row.id: row for row in session.execute(select(*_SHOWN).where(CASES.c.id.in_(ids)))}
     return ResultPage([_found(registry, by_id[i]) for i in ids], found, more, page, pages)
