@@ -420,3 +420,15 @@ def test_counts_stop_at_the_limit(client, session, walker, monkeypatch):
     assert (results.pages, found(first)) == (2, ["Al Capped CAP/4", "Al Capped CAP/3"])
     second = client.get(str(first.url) + "&page=2")
     assert found(second) == ["Al Capped CAP/2"]
+
+
+def test_pagination_shows_the_first_and_last_pages_and_the_neighbours_of_this_one():
+    from web.routes.search import pagination
+
+    shown = pagination(7, 50, lambda n: f"?page={n}")
+    assert [i.get("number", "…") for i in shown["items"]] == [1, "…", 6, 7, 8, "…", 50]
+    assert [i["number"] for i in shown["items"] if i.get("current")] == [7]
+    assert (shown["previous"]["href"], shown["next"]["href"]) == ("?page=6", "?page=8")
+    assert pagination(1, 1, str) is None
+    assert [i.get("number", "…") for i in pagination(1, 3, str)["items"]] == [1, 2, 3]
+    assert pagination(3, 3, str)["next"] is None
