@@ -79,8 +79,9 @@ from ooc.audit import chain_hash  # noqa: E402
 from ooc.calendar import local_date  # noqa: E402
 from ooc.db import SQLITE_PRAGMAS, make_engine, unit_of_work, upgrade_schema  # noqa: E402
 from ooc.machine import WorkflowRegistry  # noqa: E402
-from ooc.models import AuditEvent, Case, Deadline, PanelMeeting, User  # noqa: E402
+from ooc.models import AuditEvent, Case, CaseSearchKey, Deadline, PanelMeeting, User  # noqa: E402
 from ooc.panels import record_meeting  # noqa: E402
+from ooc.search import key_rows  # noqa: E402
 from ooc.service import create_case, fire  # noqa: E402
 
 
@@ -222,11 +223,13 @@ def bulk_load(engine: Engine, extra: int, chunk: int = 10_000) -> None:
         raise SystemExit("bulk load: recomputing the template's hash chain does not match the "
                          "service's; the loader would write rows the service would not.")
     for first in range(0, extra, chunk):
-        case_rows, event_rows, deadline_rows = [], [], []
+        case_rows, event_rows, deadline_rows, found_by = [], [], [], []
         for case_id in range(next_id + first, next_id + min(first + chunk, extra)):
             chain = rechain(template_events, case_id)
             case_rows.append({**template, "id": case_id, "audit_head": chain[-1]["hash"],
                               "police_reference": f"BULK-{case_id:07d}"})
+            found_by.extend(key_rows(case_id, template["given_name"], template["family_name"],
+                                     f"BULK-{case_id:07d}", template["referral_date"]))
             event_rows.extend(chain)
             deadline_rows.extend({**d, "case_id": case_id, "id": None}
                                  for d in template_deadlines)
@@ -234,6 +237,7 @@ def bulk_load(engine: Engine, extra: int, chunk: int = 10_000) -> None:
             conn.execute(cases.insert(), case_rows)
             conn.execute(events.insert(), event_rows)
             conn.execute(deadlines.insert(), deadline_rows)
+            conn.execute(CaseSearchKey.__table__.insert(), found_by)
         say(f"  bulk-loaded {min(first + chunk, extra):,} of {extra:,} cases")
 
 

@@ -49,6 +49,7 @@ from ooc.demo import load_demo  # noqa: E402
 from ooc.figures import FiguresConfig, Period, compute_figures  # noqa: E402
 from ooc.figures.facts import refresh_facts  # noqa: E402
 from ooc.machine import WorkflowRegistry  # noqa: E402
+from ooc.search import name_keys, reference_key  # noqa: E402
 from tests.pg_server import TemporaryPostgres, find_bindir  # noqa: E402
 
 TEMPLATE_CASES = 1000
@@ -87,11 +88,13 @@ def copies(tables: dict[str, list[dict]], total: int):
     by_case: dict[int, list[dict]] = {}
     for event in events:
         by_case.setdefault(event["case_id"], []).append(event)
+    names = {case["id"]: sorted(name_keys(case["given_name"], case["family_name"]))
+             for case in cases}
     made, copy = 0, 0
     next_event_id = 1
     while made < total:
         days = (copy * 37) % 365
-        case_rows, event_rows = [], []
+        case_rows, event_rows, key_rows = [], [], []
         for case in cases:
             if made >= total:
                 break
@@ -105,7 +108,10 @@ def copies(tables: dict[str, list[dict]], total: int):
                 event_rows.append(dict(event, id=next_event_id, case_id=new_id,
                                        at=_shift(event["at"], days)))
                 next_event_id += 1
-        yield case_rows, event_rows
+            for key in [*names[case["id"]], reference_key(row["police_reference"])]:
+                key_rows.append({"key": key, "referral_date": row["referral_date"],
+                                 "case_id": new_id})
+        yield case_rows, event_rows, key_rows
         copy += 1
 
 
@@ -131,8 +137,9 @@ def load(url: str, tables: dict[str, list[dict]], total: int, registry: Workflow
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        for case_rows, event_rows in copies(tables, total):
-            for name, rows in (("cases", case_rows), ("audit_events", event_rows)):
+        for case_rows, event_rows, key_rows in copies(tables, total):
+            for name, rows in (("cases", case_rows), ("audit_events", event_rows),
+                               ("case_search_keys", key_rows)):
                 if not rows:
                     continue
                 columns = list(rows[0])

@@ -79,8 +79,8 @@ database. The benchmark's database (`ooc.db.upgrade_schema`, then rows) holds:
   managers' names (bench_cm01-21 among them, so each also has ~1% of the history: ~1,000 closed
   cases at 100,000);
 
-row for row as the service wrote them (case row, audit events, deadlines), re-keyed (case id,
-police reference, the case manager's name wherever it is recorded) with the hash chain
+row for row as the service wrote them (case row, audit events, deadlines, search keys), re-keyed
+(case id, police reference, the case manager's name wherever it is recorded) with the hash chain
 recomputed (bench/engine.py's `rechain`; the smoke run checks the result with
 `ooc.audit.verify_trail`). The 20 users who sign in are added through `ooc.accounts.add_user`;
 the other people named in the copied events (police1, chair1, ...) are names only.
@@ -131,7 +131,8 @@ from ooc.audit import verify_trail  # noqa: E402
 from ooc.db import make_engine, unit_of_work, upgrade_schema  # noqa: E402
 from ooc.demo import load_demo  # noqa: E402
 from ooc.machine import WorkflowRegistry  # noqa: E402
-from ooc.models import AuditEvent, Case, Deadline, PanelMeeting  # noqa: E402
+from ooc.models import AuditEvent, Case, CaseSearchKey, Deadline, PanelMeeting  # noqa: E402
+from ooc.search import key_rows  # noqa: E402
 from tests.pg_server import TemporaryPostgres, find_bindir  # noqa: E402
 
 
@@ -257,8 +258,9 @@ def _rekey(value: Any, names: dict[str, str]) -> Any:
 
 
 def _copy_case(template: Template, source: dict, case_id: int, names: dict[str, str],
-               rechain) -> tuple[dict, list[dict], list[dict]]:
-    """One template case as new rows: re-keyed, its hash chain recomputed."""
+               rechain) -> tuple[dict, list[dict], list[dict], list[dict]]:
+    """One template case as new rows: re-keyed, its hash chain recomputed, with the search
+    keys of its name and new reference."""
     names = {**names, source["police_reference"]: f"BENCH/{case_id:07d}"}
     events = [{**e, "actor": names.get(e["actor"], e["actor"]),
                "data": _rekey(e["data"], names) if e["id"] in template.named else e["data"]}
@@ -271,7 +273,9 @@ def _copy_case(template: Template, source: dict, case_id: int, names: dict[str, 
         row = {**d, "case_id": case_id}
         row.pop("id")
         deadlines.append(row)
-    return case, chain, deadlines
+    keys = key_rows(case_id, case["given_name"], case["family_name"], case["police_reference"],
+                    case["referral_date"])
+    return case, chain, deadlines, keys
 
 
 def _planned_cases(template: Template, sizes: Sizes) -> Iterator[tuple[dict, dict[str, str]]]:
@@ -325,26 +329,29 @@ def load_database(engine: Engine, template: Template, sizes: Sizes, chunk: int =
     say(f"  {CLIENTS} users added through add_user (argon2) in "
         f"{time.perf_counter() - started:.1f} s")
     cases, events, deadlines = Case.__table__, AuditEvent.__table__, Deadline.__table__
+    keys = CaseSearchKey.__table__
     started = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(PanelMeeting.__table__.insert(), template.meetings)
     case_rows: list[dict] = []
     event_rows: list[dict] = []
     deadline_rows: list[dict] = []
+    key_rows_: list[dict] = []
 
     def write() -> None:
         with engine.begin() as conn:
             for table, rows in ((cases, case_rows), (events, event_rows),
-                                (deadlines, deadline_rows)):
+                                (deadlines, deadline_rows), (keys, key_rows_)):
                 if rows:
                     _insert(conn, table, rows)
-        case_rows.clear(), event_rows.clear(), deadline_rows.clear()
+        case_rows.clear(), event_rows.clear(), deadline_rows.clear(), key_rows_.clear()
 
     for case_id, (source, names) in enumerate(_planned_cases(template, sizes), start=1):
-        case, chain, due = _copy_case(template, source, case_id, names, rechain)
+        case, chain, due, found_by = _copy_case(template, source, case_id, names, rechain)
         case_rows.append(case)
         event_rows.extend(chain)
         deadline_rows.extend(due)
+        key_rows_.extend(found_by)
         if len(case_rows) == chunk:
             write()
             if case_id % 20_000 == 0 or case_id == sizes.total_cases:

@@ -12,9 +12,10 @@ says why in plain words (`refusal`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, exists, false, insert, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -104,3 +105,15 @@ def case_for(session: Session, *, user: User, case_id: int, registry: WorkflowRe
     if why:
         raise RoleNotAllowed(why)
     return case
+
+
+def log_list_view(session: Session, *, user: User, case_ids: Iterable[int], view: str,
+                  now: datetime) -> None:
+    """Record that `user` was shown each of the cases `case_ids` in a list that names the
+    children (search results, a police officer's referrals): one row per case, as a case page
+    writes, so that "who has seen this child" has one answer. The caller commits."""
+    at = to_utc(now)
+    rows = [{"at": at, "username": user.username, "case_id": case_id, "view": view}
+            for case_id in case_ids]
+    if rows:
+        session.execute(insert(AccessLog), rows)

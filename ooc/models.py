@@ -67,17 +67,25 @@ class Case(SQLModel, table=True):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_workflow_state", "workflow_name", "workflow_version", "state"),
+        # A stage's, a case manager's and a police officer's cases, newest referral first, from
+        # the index alone (finding a case, My referrals, the caseload).
+        Index("ix_cases_state", "state", "referral_date", "id"),
+        Index("ix_cases_case_manager", "case_manager", "referral_date", "id"),
+        Index("ix_cases_referred_by", "referred_by", "referral_date", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     workflow_name: str = Field(max_length=64)
     workflow_version: int
-    state: str = Field(index=True, max_length=64)
+    state: str = Field(max_length=64)
     victim_state: str = Field(max_length=64)
     # Optimistic concurrency: equals the sequence number of the case's last audit event.
     version: int = 1
     audit_head: str = Field(max_length=64)
-    case_manager: str | None = Field(default=None, index=True, max_length=64)
+    case_manager: str | None = Field(default=None, max_length=64)
+    # Who made the referral: the `create` event's actor, kept here so that a police officer's
+    # referrals are found from an index. Filled by `ooc.service.create_case`.
+    referred_by: str | None = Field(default=None, max_length=64)
     created_at: datetime
     updated_at: datetime
     # What the transitions recorded (assessment, decision, ...), keyed by the definition's
@@ -87,7 +95,7 @@ class Case(SQLModel, table=True):
     police_reference: str = Field(unique=True, max_length=64)
     given_name: str = Field(max_length=100)
     family_name: str = Field(max_length=100)
-    date_of_birth: date
+    date_of_birth: date = Field(index=True)  # found by date of birth (ooc/search.py)
     sex: str = Field(max_length=20)
     ethnicity: str = Field(max_length=8)
     looked_after: bool = False
@@ -105,6 +113,23 @@ class Case(SQLModel, table=True):
     @property
     def child_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+class CaseSearchKey(SQLModel, table=True):
+    """What a case is found by (ooc/search.py): every prefix of every word of the child's name
+    ("a", "al", ..., "alice", "s", ..., "smith"), lower-case and without accents, and the police
+    reference as a whole (marked with a leading "#"). Each search word is then one equality on
+    this table's key, whose rows for a key are in referral-date order, so the newest 20 matches
+    of any word are read straight off the index, however many cases exist. Written with the
+    case (`ooc.search.index_case`); names and references never change afterwards."""
+
+    __tablename__ = "case_search_keys"
+    __table_args__ = (PrimaryKeyConstraint("key", "referral_date", "case_id"),
+                      {"sqlite_with_rowid": False})
+
+    key: str = Field(max_length=100)
+    referral_date: date
+    case_id: int = Field(foreign_key="cases.id")
 
 
 class AuditEvent(SQLModel, table=True):

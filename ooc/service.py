@@ -39,6 +39,7 @@ from ooc.forms import clean_form, to_json
 from ooc.guards import GuardContext, evaluate, failures, holds
 from ooc.machine import TrackState, WorkflowRegistry
 from ooc.models import TRACK_COLUMNS, Case, User
+from ooc.search import index_case
 
 
 def role_label(role: str) -> str:
@@ -104,7 +105,7 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
     at = to_utc(now)
     case = Case(workflow_name=definition.name, workflow_version=definition.version,
                 state="", victim_state="", audit_head=GENESIS, created_at=at, updated_at=at,
-                **values)
+                referred_by=actor.username, **values)
     ctx = GuardContext(definition=definition, case=case, actor=actor, form=values,
                        session=session, now=now)
     unmet = failures(definition.referral.guards, ctx)
@@ -130,6 +131,7 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
     open_referral_deadlines(session, definition=definition, case=case, calendar=calendar)
     session.flush()
     add_new_case_facts(session, registry, case.id)
+    index_case(session, case)
     return case
 
 

@@ -123,3 +123,12 @@ def test_the_api_keeps_to_the_same_rule(client, session, north_case):
 
 
 assert PASSWORD  # the teams sign in with the shared test password
+
+
+def test_a_search_finds_only_the_cases_the_searchers_work_reaches(client, north_case):
+    for username, found in (("north_cm", [north_case.id]), ("south_cm", [])):
+        client.cookies.clear()
+        token = sign_in(client, username)
+        results = client.post("/search", data={"csrf_token": token, "name": "Alex"},
+                              follow_redirects=True)
+        assert [c.id for c in results.context["results"].cases] == found, username

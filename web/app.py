@@ -30,6 +30,7 @@ from web.routes import (
     plan,
     quality,
     referrals,
+    search,
     victims,
 )
 
@@ -67,8 +68,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         app.mount("/assets", StaticFiles(directory=STATIC / "govuk" / "assets"), name="assets")
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
-    for area in (auth, cases, referrals, panel, manager, quality, victims, board, figures,
-                 plan, admin):
+    for area in (auth, cases, search, referrals, panel, manager, quality, victims, board,
+                 figures, plan, admin):
         app.include_router(area.router)
     app.mount("/api/v1", api.create_api(app.state.services))
     return app

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from starlette.responses import HTMLResponse
 
+from ooc.access import CASE_VIEWERS
 from ooc.calendar import uk_date, uk_time
 from ooc.models import User
 
@@ -48,7 +49,9 @@ templates.env.filters["reason_code_item"] = reason_code_item
 # The main navigation: (label, path, roles that see it).
 NAVIGATION = [
     ("My caseload", "/caseload", {"case_manager"}),
+    ("Find a case", "/search", set(CASE_VIEWERS)),
     ("New referral", "/referrals/new", {"police", "case_manager"}),
+    ("My referrals", "/referrals/mine", {"police"}),
     ("Panel", "/panel", {"panel_chair"}),
     ("Manager queues", "/manager", {"manager"}),
     ("Quality audits", "/quality", {"manager"}),
@@ -85,10 +88,18 @@ def render_page(request: Request, template: str, context: dict[str, Any] | None 
                 user: User | None = None, status_code: int = 200) -> HTMLResponse:
     nav = []
     if user is not None:
-        section = "/" + request.url.path.split("/")[1]  # "/referrals/upload" is in "/referrals"
-        nav = [{"text": label, "href": path, "active": path.startswith(section + "/")
-                or path == section}
+        nav = [{"text": label, "href": path, "active": False}
                for label, path, roles in NAVIGATION if roles & set(user.roles)]
+        here = request.url.path
+        # The item of this page, or else the first of its section ("/referrals/upload" is in
+        # "/referrals", under "New referral").
+        section = "/" + here.split("/")[1]
+        active = next((item for item in nav if here == item["href"]
+                       or here.startswith(item["href"] + "/")), None) or next(
+            (item for item in nav if item["href"].startswith(section + "/")
+             or item["href"] == section), None)
+        if active:
+            active["active"] = True
     page = {
         "request": request,
         "user": user,

@@ -33,15 +33,16 @@ from tests.e2e.scenery import ROLE_USERS
 
 pytestmark = pytest.mark.browser
 
-# The pages issue 3 names for each role (beyond what its navigation links to).
+# The pages issue 3 names for each role (beyond what its navigation links to), and issue 11's
+# Find a case and My referrals.
 REQUIRED_PAGES = {
     "signed_out": ["/sign-in"],
-    "police": ["/referrals/new", "/referrals/upload"],
-    "case_manager": ["/caseload", "/referrals/new"],
-    "panel_chair": ["/panel", "/panel/meetings/new", "/panel/meetings/{meeting}"],
+    "police": ["/referrals/new", "/referrals/upload", "/referrals/mine"],
+    "case_manager": ["/caseload", "/referrals/new", "/search"],
+    "panel_chair": ["/panel", "/panel/meetings/new", "/panel/meetings/{meeting}", "/search"],
     "manager": ["/manager", "/board", "/board/figures", "/board/figures/T1/cases", "/quality",
-                "/plan"],
-    "victim_worker": ["/victims"],
+                "/plan", "/search"],
+    "victim_worker": ["/victims", "/search"],
     "board": ["/board", "/board/figures", "/plan"],
     "admin": ["/admin", "/board"],
 }
