@@ -18,9 +18,10 @@ CASE_LINK = re.compile(r'href="/cases/(\d+)"')
 @pytest.fixture
 def people(session, users):
     """Two case managers in two teams, with their names as people read them."""
-    users["case_manager"].display_name, users["case_manager"].team = "Priya Shah", "North"
+    for user in users.values():  # everyone in North but one case manager, to tell teams apart
+        user.team = "North"
+    users["case_manager"].display_name = "Priya Shah"
     users["case_manager2"].display_name, users["case_manager2"].team = "Tom Okafor", "South"
-    users["senior_practitioner"].team = "North"
     session.commit()
     return users
 
@@ -101,17 +102,21 @@ def test_a_date_of_birth_finds_the_children_born_that_day(client, walker):
 
 
 def test_filters_narrow_by_stage_case_manager_team_and_open_or_closed(client, walker):
-    walker.create(police_reference="F/REFERRED", given_name="Ivy", family_name="Cole")
-    north = walker.create(police_reference="F/NORTH", given_name="Ivo", family_name="Cole")
+    walker.create(police_reference="F/REFERRED", given_name="Ivy", family_name="Cole",
+                   has_victim=True)
+    north = walker.create(police_reference="F/NORTH", given_name="Ivo", family_name="Cole",
+                           has_victim=True)
     walker.to(north, "assessing")  # taken by case_manager (team North)
-    south = walker.create(police_reference="F/SOUTH", given_name="Ida", family_name="Cole")
+    south = walker.create(police_reference="F/SOUTH", given_name="Ida", family_name="Cole",
+                           has_victim=True)
     walker.fire(south, "take_case", "case_manager2")  # team South
-    closed = walker.create(police_reference="F/CLOSED", given_name="Ike", family_name="Cole")
+    closed = walker.create(police_reference="F/CLOSED", given_name="Ike", family_name="Cole",
+                            has_victim=True)
     walker.to(closed, "closed")
     withdrawn = walker.create(police_reference="F/WITHDRAWN", given_name="Ira",
-                              family_name="Cole")
+                              family_name="Cole", has_victim=True)
     walker.to(withdrawn, "withdrawn")
-    token = sign_in(client, "victim_worker")
+    token = sign_in(client, "victim_worker")  # every case here has a victim: all reach them
 
     def refs(**fields):
         return sorted(c.police_reference for c in find(client, token, name="cole", **fields)
@@ -140,7 +145,7 @@ def test_closed_and_withdrawn_cases_are_found_like_any_other(client, walker):
     walker.to(closed, "closed")
     withdrawn = walker.create(police_reference="C/2", given_name="Noah", family_name="Ali")
     walker.to(withdrawn, "withdrawn")
-    token = sign_in(client, "chair")
+    token = sign_in(client, "manager")  # the team's manager reaches both
     page = find(client, token, name="no")
     assert sorted(found(page)) == ["Noah Ali C/2", "Noor Ali C/1"]
     assert "Closed" in page.text and "Withdrawn" in page.text
