@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ooc import search
+from ooc.access import viewable
 from ooc.models import Case, CaseSearchKey
 from ooc.settings import PROJECT_ROOT
 from tests.support import Walker
@@ -127,7 +128,7 @@ def test_every_kind_of_search_is_read_from_an_index_not_a_scan_of_the_cases(
         search.Criteria(status="open", name="ale"),
     ]
     for c in criteria:
-        plan = search._plan(session, registry, c)
+        plan = search._plan(session, registry, c, None)
         for statement in (search._matches(plan), search._matches(plan).order_by(None)):
             explained = _plans(session, statement)
             assert "SCAN cases" not in explained and "SCAN k" not in explained, (c, explained)
@@ -143,7 +144,8 @@ def test_every_way_into_a_search_finds_what_reading_every_case_finds(session, re
     monkeypatch.setattr(search, "COUNT_LIMIT", 5)
     monkeypatch.setattr(search, "SIZED_UP_TO", 6)
     monkeypatch.setattr(search, "PAGE_SIZE", 2)
-    users["case_manager"].team = users["senior_practitioner"].team = "North"
+    for name in ("case_manager", "senior_practitioner", "manager", "manager2"):
+        users[name].team = "North"  # managers countersign and sign off their team's work
     users["case_manager2"].team = "South"
     session.commit()
     walker = Walker(session, registry, users)
@@ -162,6 +164,7 @@ def test_every_way_into_a_search_finds_what_reading_every_case_finds(session, re
         elif plan != "referred":
             walker.to(case, plan)
     cases = session.scalars(select(Case)).all()
+    by_id = {case.id: case for case in cases}
     ended = set(search.ended_states(registry))
     teams = {u.username: u.team for u in users.values()}
 
@@ -193,3 +196,10 @@ def test_every_way_into_a_search_finds_what_reading_every_case_finds(session, re
                  for case in search.search(session, registry, c, page).cases]
         assert (first.found, first.more) == (min(len(expected), 5), len(expected) > 5), c
         assert shown == expected[:5], c
+        # And kept to the cases a North case manager's work reaches: North's and untaken ones.
+        reach = viewable(users["case_manager"], registry)
+        theirs = [i for i in expected if teams.get(by_id[i].case_manager, "North") == "North"]
+        first = search.search(session, registry, c, reach=reach)
+        shown = [case.id for page in range(1, first.pages + 1)
+                 for case in search.search(session, registry, c, page, reach=reach).cases]
+        assert (first.found, shown) == (min(len(theirs), 5), theirs[:5]), c

@@ -369,6 +369,25 @@ def test_police_see_the_referrals_they_made_with_the_outcome_once_signed_off(
                                                  ("police", withdrawn.id)]
 
 
+def test_an_officer_who_also_manages_cases_gets_links_to_the_cases_their_work_reaches(
+        client, session, walker):
+    from tests.support import _password_hash
+
+    both = User(username="police_cm", display_name="Dual Role", roles=["police", "case_manager"],
+                team="South", password_hash=_password_hash())
+    session.add(both)
+    session.commit()
+    walker.users = {**walker.users, "police": both}
+    waiting = walker.create(police_reference="BOTH/1", given_name="Lu", family_name="Wait")
+    taken = walker.create(police_reference="BOTH/2", given_name="Lo", family_name="North")
+    walker.fire(taken, "take_case", "case_manager")  # the North team's now
+    sign_in(client, "police_cm")
+    page = client.get("/referrals/mine")
+    assert [c.police_reference for c in page.context["results"].cases] == ["BOTH/2", "BOTH/1"]
+    assert f'href="/cases/{waiting.id}"' in page.text
+    assert f'href="/cases/{taken.id}"' not in page.text and "Lo North" in page.text
+
+
 def test_a_decision_returned_after_a_breach_shows_the_new_outcome_only_when_signed_off(
         client, walker):
     case = walker.create(police_reference="BREACH/1")

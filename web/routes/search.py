@@ -14,13 +14,13 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.responses import RedirectResponse, Response
 
 from ooc import search
 from ooc.access import CASE_VIEWERS, log_list_view, viewable
 from ooc.calendar import local_date
-from ooc.models import User
+from ooc.models import Case, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.pages import check_csrf, render_page
 
@@ -179,8 +179,13 @@ def my_referrals(request: Request, session: SessionDep, services: ServicesDep,
                  user: Police) -> Response:
     number = page_number(request)
     results = search.referrals_made_by(session, services.registry, user.username, number or 0)
-    context = {"title": "My referrals", "results": results,
-               "can_view_cases": bool(set(user.roles) & set(CASE_VIEWERS)),
+    # Police do not open the YJS record; someone who is also, say, a case manager gets a link to
+    # the cases their work reaches (a link to any other would only be refused).
+    openable = set()
+    if set(user.roles) & set(CASE_VIEWERS) and results.cases:
+        openable = set(session.scalars(select(Case.id).where(
+            Case.id.in_([c.id for c in results.cases]), viewable(user, services.registry))))
+    context = {"title": "My referrals", "results": results, "openable": openable,
                "count_limit": search.COUNT_LIMIT, "page_size": search.PAGE_SIZE,
                "pagination": pagination(results.number, results.pages,
                                         lambda n: f"/referrals/mine?page={n}")
