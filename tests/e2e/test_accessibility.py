@@ -220,3 +220,19 @@ def test_an_expired_form_is_accessible(new_page):
         page.locator("#action-form").evaluate("form => form.submit()")
     assert sent.value.status == 400, path_of(page)
     check_accessibility(page, "form sent with an expired security token")
+
+
+def test_a_form_refused_because_the_case_changed_is_accessible_and_keeps_the_text(new_page,
+                                                                                  live_server):
+    """Someone acted first: the 409 page shows what changed and the text typed."""
+    page = new_page("case_manager")
+    case_id = live_server.scenery.cases["intervention_victim_done"]
+    assert page.goto(f"/cases/{case_id}/actions/record_review").status == 200
+    page.get_by_label("Progress since the last review").fill("Typed before the clash.")
+    # As if someone else had changed the case after this form was opened.
+    page.locator("#action-form input[name='expected_version']").evaluate("el => el.value = '1'")
+    with page.expect_navigation() as sent:
+        page.get_by_role("button", name="Record a review", exact=True).click()
+    assert sent.value.status == 409
+    assert "Typed before the clash." in main_text(page)
+    check_accessibility(page, "a form refused because the case changed (409)")

@@ -236,6 +236,7 @@ def test_a_case_with_a_victim_from_referral_to_closure(new_page):
     assert submit(police, "Send referral") == 200, error_summary(police) or police.url
     assert "Referral received" in main_text(police) and REFERENCE in main_text(police)
     assert "What happens next" in main_text(police)
+    check_accessibility(police, "the confirmation of a referral")
 
     # A case manager finds it among the new referrals and takes it.
     manager_page = journey.as_user("case_manager")
