@@ -132,3 +132,17 @@ def test_a_search_finds_only_the_cases_the_searchers_work_reaches(client, north_
         results = client.post("/search", data={"csrf_token": token, "name": "Alex"},
                               follow_redirects=True)
         assert [c.id for c in results.context["results"].cases] == found, username
+
+
+def test_every_child_the_api_lists_is_a_view_in_the_access_log(client, session, north_case):
+    from sqlmodel import select
+
+    from ooc.models import AccessLog
+
+    token = issue_token(session, username="north_cm", now=NOW)
+    session.commit()
+    listed = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+    assert [c["id"] for c in listed.json()["items"]] == [north_case.id]
+    session.expire_all()
+    views = session.exec(select(AccessLog.username, AccessLog.case_id, AccessLog.view)).all()
+    assert [tuple(v) for v in views] == [("north_cm", north_case.id, "api case list")]

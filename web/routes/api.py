@@ -23,7 +23,7 @@ from sqlmodel import select
 from starlette.responses import HTMLResponse, Response
 
 from ooc import service
-from ooc.access import CASE_VIEWERS, case_for, log_view, viewable
+from ooc.access import CASE_VIEWERS, case_for, log_list_view, log_view, viewable
 from ooc.accounts import user_for_token
 from ooc.audit import case_events
 from ooc.calendar import to_utc
@@ -465,6 +465,9 @@ def create_api(services: Services) -> FastAPI:
         # One row more than asked for says whether there is another page, without a count.
         rows = session.exec(query.order_by(Case.id).offset(offset).limit(limit + 1)).all()
         more = len(rows) > limit
+        # The list names the children: each one shown is a view, in the access log.
+        log_list_view(session, user=user, case_ids=[row.id for row in rows[:limit]],
+                      view="api case list", now=services.clock())
         return CaseList(items=[case_summary(registry, row) for row in rows[:limit]],
                         limit=limit, offset=offset, next_offset=offset + limit if more else None)
 
