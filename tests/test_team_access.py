@@ -146,3 +146,38 @@ def test_every_child_the_api_lists_is_a_view_in_the_access_log(client, session, 
     session.expire_all()
     views = session.exec(select(AccessLog.username, AccessLog.case_id, AccessLog.view)).all()
     assert [tuple(v) for v in views] == [("north_cm", north_case.id, "api case list")]
+
+
+@pytest.mark.parametrize("username", ["south_cm", "south_manager", "north_cm", "north_manager"])
+def test_every_route_of_a_case_keeps_to_the_team(client, session, north_case, username):
+    """Every page and API route that names a case, for a case manager and a manager of each
+    team: the other team is refused (403), the case's own team is let in."""
+    from tests.test_access import API, PAGES, _request
+
+    ids = {"case_id": north_case.id, "trigger": "submit_assessment"}
+    token = issue_token(session, username=username, now=NOW)
+    session.commit()
+    sign_in(client, username)
+    ours = username.startswith("north")
+    wrong = []
+
+    def check(what: str, response) -> None:
+        kept_out = response.status_code == 403 and "belongs to the North team" in response.text
+        if kept_out == ours:
+            wrong.append(f"{what}: {response.status_code}")
+
+    for method, path in sorted(PAGES):  # pages (forms: the POST with a valid token, above)
+        if "{case_id}" in path and "referrals" not in path and method == "GET":
+            check(f"{method} {path}", _request(client, method, path, ids))
+    for method, path in sorted(API):
+        if "{case_id}" in path:
+            url = "/api/v1" + path.format(**ids)
+            headers = {"Authorization": f"Bearer {token}"}
+            # An action each one's role may take, so that only the team can stop it.
+            action = ({"trigger": "submit_assessment", "data": assessment()}
+                      if username.endswith("_cm") else
+                      {"trigger": "withdraw", "reason": "Moved away.",
+                       "reason_code": "moved_out_of_area"})
+            check(f"API {method} {path}", client.get(url, headers=headers) if method == "GET"
+                  else client.post(url, headers=headers, json=action))
+    assert wrong == [], f"{username} was let in or kept out wrongly"
