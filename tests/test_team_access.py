@@ -181,3 +181,19 @@ def test_every_route_of_a_case_keeps_to_the_team(client, session, north_case, us
             check(f"API {method} {path}", client.get(url, headers=headers) if method == "GET"
                   else client.post(url, headers=headers, json=action))
     assert wrong == [], f"{username} was let in or kept out wrongly"
+
+
+def test_the_cases_behind_a_figure_are_named_only_for_their_team(client, session, registry,
+                                                                  teams, north_case, clock):
+    from datetime import timedelta
+
+    clock[0] = NOW + timedelta(days=40)  # the North case's assessment is overdue (T6)
+    sign_in(client, "south_manager")
+    page = client.get("/board/figures/T6/cases")
+    assert page.context["rows"] == [] and page.context["overdue"] == []
+    assert "1 more belong to other teams" in page.text and "TEST/NORTH" not in page.text
+    client.cookies.clear()
+    sign_in(client, "north_manager")
+    page = client.get("/board/figures/T6/cases")
+    assert [r["case"].id for r in page.context["rows"]] == [north_case.id]
+    assert {o.case_id for o in page.context["overdue"]} == {north_case.id}

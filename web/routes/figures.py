@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlmodel import select
 from starlette.responses import Response
 
+from ooc.access import viewable
 from ooc.boardpack import build_pack
 from ooc.boardpack_formats import FORMATS, trend_chart, write_pack
 from ooc.calendar import local_date, quarter_of
@@ -122,9 +123,13 @@ def figure_cases(request: Request, figure_id: str, session: SessionDep, services
         raise NotFound(f"There is no figure '{figure_id[:10]}'. Figures are named as in the "
                        "board pack, for example T1 or D2.")
     ids = figure.case_ids()
-    cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_(ids)))} if ids else {}
+    # Only the cases the manager's work reaches are named (ooc.access); the others are counted.
+    cases = {c.id: c for c in session.exec(select(Case).where(
+        Case.id.in_(ids), viewable(user, services.registry)))} if ids else {}
     numerator = set(figure.value.numerator_cases) if figure.value else set()
     return render_page(request, "pages/figure_cases.html", {
         "title": f"{figure.id} {figure.title}: the cases", "figure": figure, "choice": choice,
         "rows": [{"case": cases[i], "counted": i in numerator} for i in ids if i in cases],
+        "overdue": [o for o in figure.overdue if o.case_id in cases],
+        "elsewhere": len(set(ids) - set(cases)),
     }, user=user)
