@@ -170,6 +170,9 @@ def build_service_db(path: Path, registry: WorkflowRegistry, cases: int) -> tupl
     """A migrated database with `cases` ready cases; returns it and the seconds per case."""
     engine = make_engine(f"sqlite:///{path}")
     upgrade_schema(engine)
+    with unit_of_work(engine) as session:  # the staff, as accounts: who may act is checked
+        session.add_all(User(**user.model_dump(exclude={"id"}))
+                        for user in (POLICE, CASE_MANAGER, MANAGER, CHAIR))
     started = time.perf_counter()
     for first in range(0, cases, SETUP_BATCH):
         with unit_of_work(engine) as session:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_
+from sqlalchemy import bindparam, or_
 from sqlmodel import Session, select
 
 from ooc.calendar import to_utc
@@ -42,6 +42,14 @@ def find_draft(session: Session, *, case_id: int, trigger: str, author: str) -> 
 
 
 def discard_drafts(session: Session, *, case_id: int, done: str, possible: set[str]) -> None:
-    """After `done` was fired on a case: its drafts, and those of actions no longer possible."""
-    session.execute(delete(Draft).where(
-        Draft.case_id == case_id, or_(Draft.trigger == done, Draft.trigger.not_in(possible))))
+    """After `done` was fired on a case: its drafts, and those of actions no longer possible.
+    One Core statement, compiled once (it runs in every transition)."""
+    session.connection().execute(_DISCARD, {"case_id": case_id, "done": done,
+                                            "possible": sorted(possible) or [""]})
+
+
+_DRAFTS = Draft.__table__
+_DISCARD = _DRAFTS.delete().where(
+    _DRAFTS.c.case_id == bindparam("case_id"),
+    or_(_DRAFTS.c.trigger == bindparam("done"),
+        _DRAFTS.c.trigger.not_in(bindparam("possible", expanding=True))))

@@ -197,3 +197,24 @@ def test_the_cases_behind_a_figure_are_named_only_for_their_team(client, session
     page = client.get("/board/figures/T6/cases")
     assert [r["case"].id for r in page.context["rows"]] == [north_case.id]
     assert {o.case_id for o in page.context["overdue"]} == {north_case.id}
+
+
+def test_the_quick_answers_from_the_case_row_agree_with_the_rule(session, registry, teams):
+    """`may_view` answers the common cases without a query; those answers must be the SQL
+    rule's (`viewable`) for every user and every kind of case."""
+    from sqlmodel import select as select_
+
+    from ooc.access import _plainly_reaches, viewable
+    from ooc.models import Case
+
+    walker = Walker(session, registry, teams)
+    cases = [walker.create(police_reference=f"TEST/Q{n}", has_victim=n % 2 == 0)
+             for n in range(4)]
+    walker.fire(cases[1], "take_case", "north_cm")
+    walker.to(cases[2], "ready_for_panel")
+    walker.fire(cases[3], "take_case", "south_cm")
+    for user in teams.values():
+        reached = set(session.exec(select_(Case.id).where(viewable(user, registry))))
+        for case in cases:
+            if _plainly_reaches(user, case, registry):
+                assert case.id in reached, (user.username, case.police_reference)
