@@ -807,8 +807,10 @@ async def measure(app_url: str, baseline_url: str, targets: Targets, sizes: Size
 
 
 def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile, in milliseconds."""
+    """Nearest-rank percentile, in milliseconds (infinite when nothing was answered)."""
     ordered = sorted(values)
+    if not ordered:
+        return float("inf")
     return 1000 * ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
@@ -1101,6 +1103,11 @@ def bench_database(name: str, url: str, folder: Path, template: Template, sizes:
         say("")
         report_alone(results)
         report_open_loop(results)
+        if results.errors():  # what the server said may explain them
+            log = (folder / f"{name}-app.log").read_text().splitlines()
+            say(f"  the end of the application's log ({len(log):,} lines):")
+            for line in log[-40:]:
+                say(f"    {line}")
         say("")
         say(f"Where the time goes on {name}: the application again, instrumented "
             "(bench/web.py --serve-instrumented)...")
