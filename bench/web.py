@@ -1,70 +1,80 @@
-"""Benchmark of the web application: page and transition latency under 20 concurrent clients.
+"""Benchmark of the web application: each page served alone, and an open-loop load.
 
 Run from the project root:
 
-    .venv/bin/python bench/web.py                      # full run: ~100,000 cases, 10-25 min
-    .venv/bin/python bench/web.py --quick              # smoke run for CI, well under a minute
+    .venv/bin/python bench/web.py                      # full run: ~100,000 cases, ~15 min
+    .venv/bin/python bench/web.py --quick              # smoke run, well under a minute
     .venv/bin/python bench/web.py --database sqlite    # sqlite | postgresql | both (the default
                                                        # when PostgreSQL's binaries are installed)
-    .venv/bin/python bench/web.py --workers 2          # uvicorn worker processes (default 1)
-    .venv/bin/python bench/web.py --think 1            # clients pause ~1 s between requests
-    .venv/bin/python bench/web.py --profile            # longer cProfile tables per endpoint
+    .venv/bin/python bench/web.py --workers 2          # uvicorn workers (default: 1 on SQLite,
+                                                       # 2 on PostgreSQL)
+    .venv/bin/python bench/web.py --rate 60            # open-loop requests per second (40)
+    .venv/bin/python bench/web.py --profile            # longer cProfile tables per page
 
-What is measured
-----------------
-The real application (`web.main:app`, the module `ooc serve` runs), served by uvicorn on a free
-loopback port with `--workers 1` and `--log-level warning` as `ooc serve` does, and in the same
-run a bare FastAPI application with one trivial endpoint (a sync `def` returning a tiny HTML
-page, so that it too goes through FastAPI's thread pool) served by the same uvicorn with the
-same options on another port. Both servers get `--timeout-keep-alive 300` so that the clients'
-keep-alive connections survive while the other contenders run.
+What is served
+--------------
+The real application (`web.main:app`, the module `ooc serve` runs) by uvicorn on a free loopback
+port, `--log-level warning` as `ooc serve` does, with one worker on SQLite and two on
+PostgreSQL; and in the same run a bare FastAPI application with one trivial endpoint (GET /ping:
+a sync `def` returning a tiny HTML page, so that it too goes through FastAPI's thread pool) by
+the same uvicorn with the same options on another port: the baseline. People sign in through the
+real sign-in form (GET it for its CSRF token, POST the username and password: argon2 is paid
+only there): case managers bench_cm01 to bench_cm20 and a manager, bench_manager, all of one
+team (none), so each reaches the others' cases.
 
-20 clients on loopback (20 asyncio tasks in this process, each with its own `httpx.AsyncClient`
-and so its own connection and cookie jar), closed loop with no think time: each sends its next
-request as soon as the last one is answered (`--think S`: a random pause of S seconds on average
-after each answer instead, like people reading pages). Each signs in through the real sign-in
-form (GET the form for its CSRF token, POST the username and password: argon2 is paid only
-there) as its own case manager, bench_cm01 to bench_cm20. The contenders, each a phase of
-`per_phase` requests shared by the 20 clients:
+The pages (issue 11, point 11)
+------------------------------
+- caseload: GET /caseload, bench_cm01's own (52-61 open cases at 100,000);
+- case page: GET /cases/{id} of a full record: a case that has been assessed, countersigned,
+  decided, signed off and reviewed (the case managers' cases with the most events), written to
+  the access log as every view is;
+- countersign page: GET /cases/{id}/actions/countersign, by the manager, of a case awaiting
+  countersignature (the form shows the assessment);
+- search results: GET /search?results=... of a search for the family name most cases share
+  (hundreds found): its first page, 20 cases, written to the access log. The search is sent
+  (POST /search) once per session beforehand: the results page runs the search itself, the POST
+  only keeps what was asked for in the session;
+- transition POST: POST /cases/{id}/actions/record_review (a self-transition in `intervention`
+  that a case manager may fire again and again) after GET of the form for a fresh CSRF token and
+  the case's `expected_version`; the form GET is timed too, as "action form". A POST counts only
+  if it redirects to the case page, and the number of new `record_review` events in the database
+  must equal the number of such POSTs: if not, the benchmark stops.
 
-- baseline: GET /ping on the bare FastAPI application;
-- caseload: GET /caseload, the client's own caseload;
-- case page: GET /cases/{id}, alternately one of the client's own open cases and a random case
-  from the whole database (nearly all of them closed), each view written to the access log;
-- transition: GET /cases/{id}/actions/record_review (the action form: a fresh page for the CSRF
-  token and the case's current `expected_version`) then POST it (`record_review` in
-  `intervention`: a self-transition a case manager may fire again and again). Only the POST is
-  the transition's latency; the form GET is reported as "action form". Each client reviews its
-  own intervention cases only, so no two clients ever race for a case, and after every phase
-  the number of new `record_review` events in the database must equal the number of POSTs: a
-  POST that did not really fire a transition stops the benchmark.
+(a) Each page served alone
+--------------------------
+One request at a time (one session per person, one connection each, nothing else sent): in
+every round one request of each page and of the baseline, in a new random order each round, so
+that the machine's noise (2 cores, shared) falls on all of them alike. Printed per page: the
+median latency over all rounds (and the quartiles), and its ratio to the baseline's median.
+Aim: every page within 8 times the bare endpoint.
 
-The contenders run alternately in rounds, the order reversed every round, because this 2-core
-machine is noisy (and the client shares the cores with the servers). Latency percentiles are
-over all the measured requests of an endpoint; requests per second is the median of the rounds
-(for the transition: form GET + POST pairs per second). Every phase stops after `phase_seconds`
-even if it has not sent all its requests, and every request times out after 30 s.
-
-The ratio
----------
-For each page (caseload, case page) the p95 latency of the round divided by the baseline's p95
-in the same round; the median of those per-round ratios is printed per page and database, and
-the last line, `ratio=`, is the worst page's on the worst database. 1.0 would mean a page costs
-no more than a bare FastAPI endpoint under the same load. The aim of issue 3 is p95 < 50 ms for
-the pages; the run prints whether it was met. With 20 closed-loop clients, latency is about
-20 / throughput (Little's law), so that aim means at least ~400 pages a second from the server.
+(b) Open-loop load
+------------------
+Requests arrive as a Poisson process (exponential gaps) at `--rate` (40) HTTP requests a second
+for 60 s, and each is sent on schedule (an asyncio task started at its time) whether or not the
+earlier ones have been answered: a mix of the pages above, from a pool of 21 signed-in sessions
+(each case manager's and the manager's, several connections each). The mix, by arrivals:
+caseload 25%, case page 25%, countersign page 10%, search results 20%, transition 20% (a form
+GET then its POST: two requests, so arrivals come at rate / 1.2 a second). No two transitions
+are on the same case at once (each takes a case from a pool of the case managers' intervention
+cases, and waits if none is free). Latency is measured from the scheduled send time, so time
+spent queueing counts (a POST's from when its form was answered). Printed: p50, p95, p99 and
+errors (an answer other than 2xx or 3xx, a refused POST, a connection error or a timeout after
+10 s) over all requests and per page. Aim: p95 under 50 ms and no errors at 40 requests a
+second, on SQLite with one worker and on PostgreSQL with two. Before measuring, 10 s of the
+same load warms up every worker.
 
 Where the time goes
 -------------------
-After the load rounds, the application is started once more in this file's own process wrapper
+After (a) and (b), the application is started once more in this file's own process wrapper
 (`--serve-instrumented`, the same `create_app` from the environment) with the thread pool
-replaced by inline calls, so that one client's sequential requests run on one thread and can be
-timed and profiled: per endpoint, the server's own time split into SQL statements (count and
+replaced by inline calls, so that one visitor's sequential requests run on one thread and can be
+timed and profiled: per page, the server's own time split into SQL statements (count and
 execute time, outside commits), commits (flush + COMMIT, the fsync on SQLite), template
 rendering, the session cookie (SessionMiddleware) and the rest (Python: ORM objects, guards and
 `available_actions`, deadlines, FastAPI and Starlette, HTTP). On SQLite, rows are stepped while
 they are fetched, so part of a query's cost is in the rest; the cProfile tables show it. Then a
-cProfile pass, printed per endpoint as the project's own functions by cumulative time and all
+cProfile pass, printed per page as the project's own functions by cumulative time and all
 functions by own time (longer tables with `--profile`).
 
 The data
@@ -82,8 +92,8 @@ database. The benchmark's database (`ooc.db.upgrade_schema`, then rows) holds:
 row for row as the service wrote them (case row, audit events, deadlines, search keys), re-keyed
 (case id, police reference, the case manager's name wherever it is recorded) with the hash chain
 recomputed (bench/engine.py's `rechain`; the smoke run checks the result with
-`ooc.audit.verify_trail`). The 20 users who sign in are added through `ooc.accounts.add_user`;
-the other people named in the copied events (police1, chair1, ...) are names only.
+`ooc.audit.verify_trail`). The 21 users who sign in are added through `ooc.accounts.add_user`;
+the other people named in the copied events (police1, chair1, former_cm022, ...) are names only.
 PostgreSQL is a throwaway server started like the tests' (tests/pg_server.py: its own Unix
 socket, run as the postgres user) but with durable commits (fsync and synchronous_commit on,
 as SQLite here has synchronous=FULL), default memory settings, and ANALYZE after the load.
@@ -150,19 +160,20 @@ class Sizes:
     template_cases: int  # demo cases played through the service
     live_copies: int  # copies of the whole template, three case managers each
     total_cases: int
-    warmup: int  # requests per contender before measuring
-    rounds: int
-    per_phase: int  # requests per contender per round
-    phase_seconds: float  # a phase stops after this long, done or not
-    breakdown: int  # sequential requests per endpoint for the breakdown and the profile
+    warmup: int  # rounds of (a) before measuring
+    rounds: int  # rounds of (a): one request of each page and of the baseline each
+    seconds: float  # of the open-loop load (b)
+    warmup_seconds: float  # of the same load before (b)
+    breakdown: int  # rounds for the breakdown, and half as many for the profile
 
 
-FULL = Sizes(template_cases=600, live_copies=7, total_cases=100_000, warmup=100, rounds=5,
-             per_phase=200, phase_seconds=60, breakdown=60)
-QUICK = Sizes(template_cases=200, live_copies=7, total_cases=2_000, warmup=20, rounds=2,
-              per_phase=80, phase_seconds=20, breakdown=8)
+FULL = Sizes(template_cases=600, live_copies=7, total_cases=100_000, warmup=20, rounds=300,
+             seconds=60, warmup_seconds=10, breakdown=60)
+QUICK = Sizes(template_cases=200, live_copies=7, total_cases=2_000, warmup=3, rounds=20,
+              seconds=5, warmup_seconds=1, breakdown=6)
 
-CLIENTS = 20
+CASE_MANAGERS = 20
+MANAGER = "bench_manager"
 SEED = 20260101
 HISTORIC_CASE_MANAGERS = 100
 PASSWORD = "bench-password-long-enough"
@@ -170,9 +181,19 @@ TEMPLATE_CASE_MANAGERS = ("casemanager1", "casemanager2", "casemanager3")
 REVIEW = {"summary": "Attending every session; school reports better attendance.",
           "child_views": "Finds the sessions useful.",
           "parent_views": "Pleased with the progress."}
-CONTENDERS = ("baseline", "caseload", "case page", "transition")
-PAGES = ("caseload", "case page")
-AIM_MS = 50.0
+# A full record has been through all of these (and more: panels, victims...).
+FULL_RECORD = {"submit_assessment", "countersign", "record_decision", "sign_off",
+               "record_review"}
+FULL_RECORDS_SHOWN = 20  # case pages cycle through these
+PAGES = ("caseload", "case page", "countersign page", "search results", "transition POST")
+CONTENDERS = ("baseline", "caseload", "case page", "countersign page", "search results",
+              "transition")  # "transition": the action form GET, then the POST
+MIX = {"caseload": 0.25, "case page": 0.25, "countersign page": 0.10, "search results": 0.20,
+       "transition": 0.20}
+RATE = 40.0  # open-loop HTTP requests a second
+TIMEOUT = 10.0  # seconds: a request not answered by then is an error
+RATIO_AIM = 8.0
+P95_AIM_MS = 50.0
 BASELINE_APP = '''\
 from fastapi import FastAPI
 from starlette.responses import HTMLResponse
@@ -184,6 +205,7 @@ app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 def ping() -> HTMLResponse:
     return HTMLResponse("<!DOCTYPE html><html lang='en'><title>ok</title><p>ok</p></html>")
 '''
+
 
 
 def say(message: str = "") -> None:
@@ -323,10 +345,13 @@ def load_database(engine: Engine, template: Template, sizes: Sizes, chunk: int =
     upgrade_schema(engine)
     started = time.perf_counter()
     with unit_of_work(engine) as session:  # the users who sign in (argon2 is slow by design)
-        for n in range(1, CLIENTS + 1):
+        for n in range(1, CASE_MANAGERS + 1):
             add_user(session, username=bench_case_manager(n), roles=["case_manager"],
                      password=PASSWORD, display_name=f"Bench Case Manager {n}")
-    say(f"  {CLIENTS} users added through add_user (argon2) in "
+        # The countersign page is a manager's: of the same team (none) as the case managers.
+        add_user(session, username=MANAGER, roles=["manager"], password=PASSWORD,
+                 display_name="Bench Manager")
+    say(f"  {CASE_MANAGERS + 1} users added through add_user (argon2) in "
         f"{time.perf_counter() - started:.1f} s")
     cases, events, deadlines = Case.__table__, AuditEvent.__table__, Deadline.__table__
     keys = CaseSearchKey.__table__
@@ -383,47 +408,59 @@ def load_database(engine: Engine, template: Template, sizes: Sizes, chunk: int =
         say(f"  audit trail verified (ooc.audit.verify_trail): {checked:,} cases")
 
 
+
 @dataclass
-class Workload:
-    """What each client asks for."""
+class Targets:
+    """What the pages are asked for, chosen from the loaded database."""
 
-    usernames: list[str]
-    case_pages: list[list[int]]  # per client, cycled
-    reviews: list[list[int]]  # per client: its own intervention cases, cycled
-    open_per_manager: list[int]
-    closed_per_manager: list[int]
+    case_managers: list[str]
+    full_records: list[int]  # case pages cycle through these
+    countersign: list[int]  # cases awaiting countersignature
+    search_name: str  # a family name shared by many cases
+    search_found: int
+    reviews: dict[str, list[int]]  # each case manager's intervention cases, none a full record
+    open_cases: list[int]  # per case manager
 
 
-def plan_workload(engine: Engine, registry: WorkflowRegistry, clients: int) -> Workload:
-    rng = random.Random(SEED)
+def choose_targets(engine: Engine, registry: WorkflowRegistry) -> Targets:
+    managers = [bench_case_manager(n + 1) for n in range(CASE_MANAGERS)]
     with engine.connect() as conn:
-        max_id = conn.scalar(select(func.max(Case.id)))
-        usernames = [bench_case_manager(n + 1) for n in range(clients)]
         rows = conn.execute(select(Case.id, Case.state, Case.case_manager, Case.workflow_name,
                                    Case.workflow_version)
-                            .where(Case.case_manager.in_(usernames))).all()
-    mine: dict[str, list[int]] = defaultdict(list)
-    closed: Counter[str] = Counter()
+                            .where(Case.case_manager.in_(managers))).all()
+        triggers: dict[int, set[str]] = defaultdict(set)
+        counts: Counter[int] = Counter()
+        for case_id, trigger in conn.execute(
+                select(AuditEvent.case_id, AuditEvent.trigger).join(
+                    Case, Case.id == AuditEvent.case_id)
+                .where(Case.case_manager.in_(managers))):
+            triggers[case_id].add(trigger)
+            counts[case_id] += 1
+        # The family name of the most cases the case managers reach (theirs and nobody's).
+        name, found = conn.execute(
+            select(Case.family_name, func.count()).where(
+                Case.case_manager.in_(managers) | Case.case_manager.is_(None))
+            .group_by(Case.family_name).order_by(func.count().desc()).limit(1)).one()
+    full = sorted((c for c in counts if FULL_RECORD <= triggers[c]),
+                  key=lambda c: (-counts[c], c))[:FULL_RECORDS_SHOWN]
     reviews: dict[str, list[int]] = defaultdict(list)
+    open_cases: Counter[str] = Counter()
+    countersign = []
     for row in rows:
-        if registry.get(row.workflow_name, row.workflow_version).is_terminal(row.state):
-            closed[row.case_manager] += 1
-        else:
-            mine[row.case_manager].append(row.id)
-            if row.state == "intervention":
-                reviews[row.case_manager].append(row.id)
-    missing = [u for u in usernames if not reviews[u]]
-    if missing:
-        raise SystemExit(f"{', '.join(missing)} have no case in intervention to review; use a "
-                         "bigger template.")
-    case_pages = []
-    for username in usernames:
-        own = mine[username][:]
-        rng.shuffle(own)
-        anywhere = [rng.randint(1, max_id) for _ in own]
-        case_pages.append([c for pair in zip(own, anywhere, strict=True) for c in pair])
-    return Workload(usernames, case_pages, [sorted(reviews[u]) for u in usernames],
-                    [len(mine[u]) for u in usernames], [closed[u] for u in usernames])
+        if not registry.get(row.workflow_name, row.workflow_version).is_terminal(row.state):
+            open_cases[row.case_manager] += 1
+        if row.state == "intervention" and row.id not in full:
+            reviews[row.case_manager].append(row.id)
+        if row.state == "awaiting_countersignature":
+            countersign.append(row.id)
+    missing = [u for u in managers if not reviews[u]]
+    if missing or not full or not countersign or found < 20:
+        raise SystemExit(f"the database lacks what the pages need (intervention cases for "
+                         f"{missing}, {len(full)} full records, {len(countersign)} cases awaiting "
+                         f"countersignature, {found} cases named {name}); use a bigger template.")
+    return Targets(managers, full, sorted(countersign), name, found,
+                   {u: sorted(reviews[u]) for u in managers},
+                   [open_cases[u] for u in managers])
 
 
 def count_reviews(engine: Engine) -> int:
@@ -446,7 +483,6 @@ class DurablePostgres(TemporaryPostgres):
 
 
 # --- the servers -----------------------------------------------------------------------------
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -477,7 +513,11 @@ def server(name: str, command: list[str], env: dict[str, str], port: int, ready_
                 raise SystemExit(f"{name} did not answer within 60 s:\n"
                                  f"{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield url
+        try:
+            yield url
+        except BaseException:  # what the server said may explain it
+            say(f"{name}'s log (the end):\n{log_path.read_text()[-3000:]}")
+            raise
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)  # the group this Popen started
@@ -497,237 +537,351 @@ def uvicorn_command(app: str, port: int, workers: int, app_dir: Path) -> list[st
 # --- the clients -----------------------------------------------------------------------------
 
 
+# --- the people --------------------------------------------------------------------------------
+
+
 class BenchError(Exception):
     pass
 
 
+class Refused(Exception):
+    """An answer other than the one expected (an error in the open-loop load)."""
+
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 VERSION = re.compile(r'name="expected_version" value="(\d+)"')
+RESULTS = re.compile(r"^/search\?results=([\w-]+)$")
 
 
-def _expect(response: httpx.Response, status: int, what: str) -> None:
-    if response.status_code != status:
-        raise BenchError(f"{what}: HTTP {response.status_code} (expected {status}): "
-                         f"{response.text[:300]!r}")
+def _client(url: str, connections: int = 1) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, timeout=TIMEOUT, follow_redirects=False,
+                             limits=httpx.Limits(max_connections=connections,
+                                                 max_keepalive_connections=connections))
 
 
-def _client(url: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=url, timeout=30, follow_redirects=False,
-                             limits=httpx.Limits(max_connections=1,
-                                                 max_keepalive_connections=1))
+class Person:
+    """One person signed in through the sign-in form: a session cookie and its connections.
 
+    Each request's latency is from `since` (the open loop's scheduled send time) when given,
+    else from when it is sent.
+    """
 
-class Client:
-    """One person: a signed-in session on the application, and a connection to the baseline."""
-
-    def __init__(self, app_url: str, baseline_url: str | None, username: str,
-                 case_pages: list[int], reviews: list[int]):
-        self.app = _client(app_url)
-        self.baseline_client = _client(baseline_url) if baseline_url else None
+    def __init__(self, url: str, username: str, connections: int = 1):
+        self.http = _client(url, connections)
         self.username = username
-        self.case_pages, self.reviews = case_pages, reviews
-        self.next_page = self.next_review = 0
-        self.bytes: Counter[str] = Counter()
-
-    async def close(self) -> None:
-        await self.app.aclose()
-        if self.baseline_client:
-            await self.baseline_client.aclose()
+        self.search = ""  # the results id of the search this session keeps
 
     async def sign_in(self) -> None:
-        page = await self.app.get("/sign-in")
-        _expect(page, 200, "sign-in form")
-        response = await self.app.post("/sign-in", data={
+        page = await self.http.get("/sign-in")
+        response = await self.http.post("/sign-in", data={
             "username": self.username, "password": PASSWORD,
             "csrf_token": CSRF.search(page.text).group(1), "next": ""})
-        _expect(response, 303, f"signing in as {self.username}")
+        if response.status_code != 303:
+            raise BenchError(f"signing in as {self.username}: HTTP {response.status_code}")
 
-    async def _get(self, what: str, path: str, client: httpx.AsyncClient | None = None
-                   ) -> tuple[float, httpx.Response]:
-        started = time.perf_counter()
-        response = await (client or self.app).get(path)
+    async def save_search(self, name: str) -> None:
+        """POST the search for `name`, as the form does; its results page is then a GET."""
+        form = await self.http.get("/search")
+        response = await self.http.post("/search", data={
+            "csrf_token": CSRF.search(form.text).group(1), "name": name})
+        found = RESULTS.match(response.headers.get("location", ""))
+        if response.status_code != 303 or not found:
+            raise BenchError(f"searching for {name}: HTTP {response.status_code}")
+        self.search = found.group(1)
+        page = await self.http.get(f"/search?results={self.search}")
+        if "Showing 1 to 20," not in page.text:
+            raise BenchError(f"the search for {name} does not show 20 cases on its first page")
+
+    async def get(self, path: str, since: float | None = None) -> tuple[float, httpx.Response]:
+        started = since or time.perf_counter()
+        response = await self.http.get(path)
         elapsed = time.perf_counter() - started
-        _expect(response, 200, f"GET {path}")
-        self.bytes[what] += len(response.content)
+        if response.status_code != 200:
+            raise Refused(f"GET {path.split('?')[0]}: HTTP {response.status_code}")
         return elapsed, response
 
-    async def baseline(self) -> float:
-        return (await self._get("baseline", "/ping", self.baseline_client))[0]
-
-    async def caseload(self) -> float:
-        return (await self._get("caseload", "/caseload"))[0]
-
-    async def case_page(self) -> float:
-        case_id = self.case_pages[self.next_page % len(self.case_pages)]
-        self.next_page += 1
-        return (await self._get("case page", f"/cases/{case_id}"))[0]
-
-    async def transition(self) -> tuple[float, float]:
-        """The action form (fresh CSRF token and version), then its POST: both latencies."""
-        case_id = self.reviews[self.next_review % len(self.reviews)]
-        self.next_review += 1
+    async def transition(self, case_id: int, since: float | None = None
+                         ) -> tuple[float, float]:
+        """The action form (a fresh CSRF token and version), then its POST: both latencies,
+        the POST's from when the form was answered."""
         path = f"/cases/{case_id}/actions/record_review"
-        form_seconds, page = await self._get("action form", path)
+        form_seconds, page = await self.get(path, since)
         data = {"csrf_token": CSRF.search(page.text).group(1),
                 "expected_version": VERSION.search(page.text).group(1), **REVIEW}
         started = time.perf_counter()
-        response = await self.app.post(path, data=data)
+        response = await self.http.post(path, data=data)
         post_seconds = time.perf_counter() - started
-        _expect(response, 303, f"POST {path}")
-        if response.headers.get("location") != f"/cases/{case_id}":
-            raise BenchError(f"POST {path} redirected to {response.headers.get('location')} "
-                             "(the form was refused)")
+        # Refused forms are shown again (4xx) or sent back to the form (303 elsewhere).
+        if response.status_code != 303 or response.headers.get("location") != f"/cases/{case_id}":
+            raise Refused(f"POST record_review: HTTP {response.status_code} to "
+                          f"{response.headers.get('location')}")
         return form_seconds, post_seconds
 
 
+async def sign_in_all(people: list[Person], search_name: str) -> None:
+    await asyncio.gather(*(p.sign_in() for p in people))
+    await asyncio.gather(*(p.save_search(search_name) for p in people if p.username != MANAGER))
+
+
 @dataclass
-class Phase:
-    latencies: list[float]
+class Visitor:
+    """bench_cm01 and the manager, one connection each, and one to the baseline: each page of
+    the benchmark as one request, cycling through the targets."""
+
+    case_manager: Person
+    manager: Person
+    baseline: httpx.AsyncClient | None
+    targets: Targets
+    sent: Counter[str] = field(default_factory=Counter)
+
+    def _next(self, contender: str, cases: list[int]) -> int:
+        self.sent[contender] += 1
+        return cases[(self.sent[contender] - 1) % len(cases)]
+
+    async def request(self, contender: str) -> dict[str, float]:
+        """One contender's request(s): latency in seconds by label."""
+        me, targets = self.case_manager, self.targets
+        if contender == "baseline":
+            started = time.perf_counter()
+            (await self.baseline.get("/ping")).raise_for_status()
+            return {"baseline": time.perf_counter() - started}
+        if contender == "caseload":
+            return {"caseload": (await me.get("/caseload"))[0]}
+        if contender == "case page":
+            case_id = self._next(contender, targets.full_records)
+            return {"case page": (await me.get(f"/cases/{case_id}"))[0]}
+        if contender == "countersign page":
+            case_id = self._next(contender, targets.countersign)
+            path = f"/cases/{case_id}/actions/countersign"
+            return {"countersign page": (await self.manager.get(path))[0]}
+        if contender == "search results":
+            return {"search results": (await me.get(f"/search?results={me.search}"))[0]}
+        form, post = await me.transition(self._next(contender, targets.reviews[me.username]))
+        return {"action form": form, "transition POST": post}
+
+    async def close(self) -> None:
+        for client in (self.case_manager.http, self.manager.http, self.baseline):
+            if client is not None:
+                await client.aclose()
+
+
+async def visitor(app_url: str, baseline_url: str | None, targets: Targets) -> Visitor:
+    people = [Person(app_url, targets.case_managers[0]), Person(app_url, MANAGER)]
+    await sign_in_all(people, targets.search_name)
+    return Visitor(*people, _client(baseline_url) if baseline_url else None, targets)
+
+
+async def alone(visit: Visitor, rounds: int, rng: random.Random) -> dict[str, list[float]]:
+    """(a): `rounds` rounds of one request of each contender, one at a time, each round in a new
+    random order so that noise falls alike on all."""
+    times: dict[str, list[float]] = defaultdict(list)
+    contenders = [c for c in CONTENDERS if visit.baseline or c != "baseline"]
+    for _ in range(rounds):
+        rng.shuffle(contenders)
+        for contender in contenders:
+            for label, seconds in (await visit.request(contender)).items():
+                times[label].append(seconds)
+    return dict(times)
+
+
+def checked_reviews(db: Engine, before: int, answered: int) -> int:
+    """The count of record_review events, after checking that every POST answered as done
+    wrote one."""
+    now = count_reviews(db)
+    if now - before < answered:
+        raise BenchError(f"{answered} review POSTs were answered as done but only "
+                         f"{now - before} record_review events were written.")
+    return now
+
+
+# --- (b) the open-loop load ------------------------------------------------------------------
+
+
+@dataclass
+class OpenLoop:
+    rate: float  # asked for: HTTP requests a second
     seconds: float
-    forms: list[float] = field(default_factory=list)  # the transition's form GETs
+    latencies: dict[str, list[float]]  # by page, of the answered requests
+    errors: Counter[str]  # by page
+    problems: Counter[str]  # what went wrong, by kind
+    lag: list[float]  # how late each request's task started (the client's own delay)
+    sent: int = 0
 
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds > 0 else float("inf")
+    def all_latencies(self) -> list[float]:
+        return [x for values in self.latencies.values() for x in values]
 
 
-async def run_phase(clients: list[Client], contender: str, total: int, seconds: float,
-                    think: float = 0.0) -> Phase:
-    """`total` requests of one contender shared by all the clients: closed loop, or with a
-    random pause (exponential, `think` seconds on average) after each answer."""
-    remaining = total
-    latencies: list[float] = []
-    forms: list[float] = []
-    stop_at = time.monotonic() + seconds
+def arrivals(rate: float, seconds: float, rng: random.Random) -> list[tuple[float, str]]:
+    """(time, page) of each arrival: a Poisson process at `rate` HTTP requests a second, a
+    transition counting as its two requests."""
+    per_arrival = sum(w * (2 if page == "transition" else 1) for page, w in MIX.items())
+    pages, weights = list(MIX), list(MIX.values())
+    plan, at = [], 0.0
+    while True:
+        at += rng.expovariate(rate / per_arrival)
+        if at >= seconds:
+            return plan
+        plan.append((at, rng.choices(pages, weights)[0]))
 
-    async def one_client(client: Client, rng: random.Random) -> None:
-        nonlocal remaining
-        if think:  # staggered starts, or the first requests of a phase all come at once
-            await asyncio.sleep(rng.uniform(0, 2 * think))
-        while remaining > 0 and time.monotonic() < stop_at:
-            remaining -= 1
-            if contender == "transition":
-                form_seconds, post_seconds = await client.transition()
-                forms.append(form_seconds)
-                latencies.append(post_seconds)
+
+async def open_loop(case_managers: list[Person], manager: Person, targets: Targets,
+                    rate: float, seconds: float, rng: random.Random) -> OpenLoop:
+    """(b): every arrival sent at its time as its own task, answered or not the ones before."""
+    result = OpenLoop(rate, seconds, defaultdict(list), Counter(), Counter(), [])
+    free: asyncio.Queue[tuple[Person, int]] = asyncio.Queue()  # cases no transition is on
+    pairs = [(p, c) for p in case_managers for c in targets.reviews[p.username]]
+    rng.shuffle(pairs)
+    for pair in pairs:
+        free.put_nowait(pair)
+    case_pages = iter(targets.full_records * (1 + int(rate * seconds)))
+    countersign = iter(targets.countersign * (1 + int(rate * seconds)))
+
+    async def send(page: str, scheduled: float) -> None:
+        result.lag.append(time.perf_counter() - scheduled)
+        me = rng.choice(case_managers)
+        try:
+            if page == "transition":
+                person, case_id = await free.get()
+                try:
+                    form, post = await person.transition(case_id, scheduled)
+                    result.latencies["action form"].append(form)
+                    result.latencies["transition POST"].append(post)
+                finally:
+                    free.put_nowait((person, case_id))
+                return
+            if page == "caseload":
+                path, person = "/caseload", me
+            elif page == "case page":
+                path, person = f"/cases/{next(case_pages)}", me
+            elif page == "countersign page":
+                path, person = f"/cases/{next(countersign)}/actions/countersign", manager
             else:
-                latencies.append(await getattr(client, contender.replace(" ", "_"))())
-            if think:
-                await asyncio.sleep(min(rng.expovariate(1 / think),
-                                        max(0.0, stop_at - time.monotonic())))
+                path, person = f"/search?results={me.search}", me
+            result.latencies[page].append((await person.get(path, scheduled))[0])
+        except (Refused, httpx.HTTPError) as error:
+            result.errors[page] += 1
+            result.problems[str(error) or type(error).__name__] += 1
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one_client(c, random.Random(SEED + i)) for i, c in enumerate(clients)))
-    return Phase(latencies, time.perf_counter() - started, forms)
+    tasks = []
+    start = time.perf_counter()
+    for at, page in arrivals(rate, seconds, rng):
+        delay = start + at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(page, start + at)))
+        result.sent += 2 if page == "transition" else 1
+    await asyncio.gather(*tasks)
+    return result
+
+
+async def measure(app_url: str, baseline_url: str, targets: Targets, sizes: Sizes, db: Engine,
+                  rate: float) -> tuple[dict[str, list[float]], OpenLoop]:
+    """(a), then (b), each after its warm-up, checking that every transition POST fired."""
+    rng = random.Random(SEED)
+    visit = await visitor(app_url, baseline_url, targets)
+    connections = 8  # per session in (b): enough that requests never wait for one
+    pool = [Person(app_url, u, connections) for u in targets.case_managers]
+    manager = Person(app_url, MANAGER, connections)
+    try:
+        reviews = count_reviews(db)
+        await alone(visit, sizes.warmup, rng)
+        say(f"  (a) warmed up: {sizes.warmup} rounds; measuring {sizes.rounds} rounds...")
+        times = await alone(visit, sizes.rounds, rng)
+        reviews = checked_reviews(db, reviews, visit.sent["transition"])
+        started = time.perf_counter()
+        await sign_in_all([*pool, manager], targets.search_name)
+        say(f"  (b) {len(pool) + 1} sessions signed in in {time.perf_counter() - started:.1f} s;"
+            f" warming up for {sizes.warmup_seconds:g} s...")
+        warm = await open_loop(pool, manager, targets, rate, sizes.warmup_seconds, rng)
+        reviews = checked_reviews(db, reviews, len(warm.latencies["transition POST"]))
+        say(f"  (b) measuring: {rate:g} requests a second for {sizes.seconds:g} s...")
+        loaded = await open_loop(pool, manager, targets, rate, sizes.seconds, rng)
+        checked_reviews(db, reviews, len(loaded.latencies["transition POST"]))
+        return times, loaded
+    finally:
+        await visit.close()
+        await asyncio.gather(*(p.http.aclose() for p in [*pool, manager]))
+
+
+# --- the figures -------------------------------------------------------------------------------
 
 
 def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile, in milliseconds."""
+    """Nearest-rank percentile, in milliseconds (infinite when nothing was answered)."""
     ordered = sorted(values)
+    if not ordered:
+        return float("inf")
     return 1000 * ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 @dataclass
 class Results:
     database: str
-    phases: dict[str, list[Phase]]
-    bytes: Counter[str]
-
-    def latencies(self, contender: str) -> list[float]:
-        return [x for p in self.phases[contender] for x in p.latencies]
-
-    def forms(self) -> list[float]:
-        return [x for p in self.phases["transition"] for x in p.forms]
+    workers: int
+    alone: dict[str, list[float]]
+    loaded: OpenLoop
 
     def ratio(self, page: str) -> float:
-        """Median over the rounds of the page's p95 / the baseline's p95."""
-        return statistics.median(percentile(p.latencies, 95) / percentile(b.latencies, 95)
-                                 for p, b in zip(self.phases[page], self.phases["baseline"],
-                                                 strict=True))
+        """The page's median latency served alone over the bare endpoint's."""
+        return statistics.median(self.alone[page]) / statistics.median(self.alone["baseline"])
+
+    def worst_ratio(self) -> float:
+        return max(self.ratio(page) for page in PAGES)
+
+    def p95(self) -> float:
+        return percentile(self.loaded.all_latencies(), 95)
+
+    def errors(self) -> int:
+        return sum(self.loaded.errors.values())
 
 
-async def load_test(app_url: str, baseline_url: str, workload: Workload, sizes: Sizes,
-                    db: Engine, database: str, think: float) -> Results:
-    clients = [Client(app_url, baseline_url, username, pages, reviews)
-               for username, pages, reviews in zip(workload.usernames, workload.case_pages,
-                                                   workload.reviews, strict=True)]
-    try:
-        started = time.perf_counter()
-        await asyncio.gather(*(c.sign_in() for c in clients))
-        say(f"  {len(clients)} clients signed in through the sign-in form in "
-            f"{time.perf_counter() - started:.1f} s")
-        reviews = count_reviews(db)
-
-        async def phase(contender: str, count: int) -> Phase:
-            nonlocal reviews
-            result = await run_phase(clients, contender, count, sizes.phase_seconds, think)
-            if contender == "transition":
-                now = count_reviews(db)
-                if now - reviews != len(result.latencies):
-                    raise BenchError(f"{len(result.latencies)} review POSTs were answered but "
-                                     f"{now - reviews} record_review events were written.")
-                reviews = now
-            return result
-
-        for contender in CONTENDERS:
-            await phase(contender, sizes.warmup)
-        say(f"  warmed up: {sizes.warmup} requests of each contender")
-        phases: dict[str, list[Phase]] = {c: [] for c in CONTENDERS}
-        for r in range(sizes.rounds):
-            order = CONTENDERS if r % 2 == 0 else CONTENDERS[::-1]
-            for contender in order:
-                phases[contender].append(await phase(contender, sizes.per_phase))
-            say(f"  round {r + 1}/{sizes.rounds}: " + ", ".join(
-                f"{c} p95 {percentile(phases[c][-1].latencies, 95):.1f} ms "
-                f"{phases[c][-1].rate:,.0f}/s" for c in CONTENDERS))
-        total_bytes: Counter[str] = Counter()
-        for c in clients:
-            total_bytes.update(c.bytes)
-        return Results(database, phases, total_bytes)
-    finally:
-        await asyncio.gather(*(c.close() for c in clients))
+def report_alone(r: Results) -> None:
+    say(f"(a) each page served alone on {r.database} ({r.workers} uvicorn "
+        f"worker{'s' if r.workers > 1 else ''}): {len(r.alone['baseline'])} requests of each, "
+        "one at a time, interleaved")
+    say(f"  {'page':<20}{'median ms':>10}{'quartiles ms':>16}{'/ baseline':>12}")
+    for label in ("baseline", *PAGES[:-1], "action form", PAGES[-1]):
+        values = r.alone[label]
+        ratio = "" if label == "baseline" else f"{r.ratio(label):.1f}x"
+        quartiles = f"{percentile(values, 25):.1f}-{percentile(values, 75):.1f}"
+        say(f"  {label:<20}{1000 * statistics.median(values):>10.1f}{quartiles:>16}"
+            f"{ratio:>12}")
+    worst = max(PAGES, key=r.ratio)
+    say(f"  aim: every page within {RATIO_AIM:g}x the bare endpoint: "
+        f"{'met' if r.worst_ratio() <= RATIO_AIM else 'NOT met'} (worst: {worst}, "
+        f"{r.ratio(worst):.1f}x)")
 
 
-def report(results: Results, sizes: Sizes, workers: int, think: float) -> None:
-    say("")
-    loop = f"pausing {think:g} s on average" if think else "closed loop"
-    say(f"Results on {results.database}: {CLIENTS} clients, {loop}, {workers} uvicorn "
-        f"worker{'s' if workers > 1 else ''}; latency over all {sizes.rounds} rounds, req/s the "
-        "median of the rounds (min-max)")
-    say(f"  {'endpoint':<22}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-        f"{'req/s':>9}  {'(min-max)':<14}{'p95/baseline':>13}")
-    rows = [(c, results.latencies(c), [p.rate for p in results.phases[c]]) for c in CONTENDERS]
-    for name, values, rates in rows:
-        ratio = f"{results.ratio(name):.1f}" if name in PAGES else ""
-        label = {"baseline": "baseline (bare)", "transition": "transition POST"}.get(name, name)
-        spread = f"({min(rates):,.0f}-{max(rates):,.0f})"
-        say(f"  {label:<22}{len(values):>9,}{percentile(values, 50):>9.1f}"
-            f"{percentile(values, 95):>9.1f}{percentile(values, 99):>9.1f}"
-            f"{statistics.median(rates):>9,.0f}  {spread:<14}{ratio:>13}")
-    forms = results.forms()
-    say(f"  {'action form (GET)':<22}{len(forms):>9,}{percentile(forms, 50):>9.1f}"
-        f"{percentile(forms, 95):>9.1f}{percentile(forms, 99):>9.1f}"
-        "         (the GET before each POST; transition req/s counts GET + POST pairs)")
-    sizes_kb = {name: results.bytes[name] / max(1, len(results.latencies(name))) / 1024
-                for name in ("caseload", "case page")}
-    say(f"  page sizes: caseload {sizes_kb['caseload']:.1f} KiB, case page "
-        f"{sizes_kb['case page']:.1f} KiB on average")
-    for page in PAGES:
-        p95 = percentile(results.latencies(page), 95)
-        say(f"  aim p95 < {AIM_MS:.0f} ms, {page}: {'met' if p95 < AIM_MS else 'NOT met'} "
-            f"({p95:.1f} ms)")
-    if think:
-        return
-    page_rate = min(statistics.median(p.rate for p in results.phases[pg]) for pg in PAGES)
-    say(f"  Little's law: {CLIENTS} clients / {page_rate:,.0f} pages/s = "
-        f"{1000 * CLIENTS / page_rate:.0f} ms a page on average; p95 < {AIM_MS:.0f} ms at "
-        f"{CLIENTS} closed-loop clients needs > {CLIENTS * 1000 / AIM_MS:,.0f} pages/s")
+def report_open_loop(r: Results) -> None:
+    o = r.loaded
+    say(f"(b) open loop on {r.database} ({r.workers} uvicorn worker{'s' if r.workers > 1 else ''}"
+        f"): Poisson arrivals, {o.sent:,} requests in {o.seconds:g} s "
+        f"({o.sent / o.seconds:.1f}/s, {o.rate:g}/s asked); ms from the scheduled send time")
+    say(f"  {'page':<20}{'answered':>9}{'p50':>8}{'p95':>8}{'p99':>8}{'errors':>8}")
+    rows = [(label, o.latencies.get(label, []), o.errors[label])
+            for label in (*PAGES[:-1], "action form", PAGES[-1])]
+    rows.append(("all", o.all_latencies(), sum(o.errors.values())))
+    for label, values, errors in rows:
+        if values:
+            say(f"  {label:<20}{len(values):>9,}{percentile(values, 50):>8.1f}"
+                f"{percentile(values, 95):>8.1f}{percentile(values, 99):>8.1f}{errors:>8}")
+        else:
+            say(f"  {label:<20}{0:>9}{'':>24}{errors:>8}")
+    for problem, n in o.problems.most_common(5):
+        say(f"  error x{n}: {problem}")
+    say(f"  the client's own lag starting requests: p99 {percentile(o.lag, 99):.1f} ms, "
+        f"max {percentile(o.lag, 100):.1f} ms")
+    met = r.p95() < P95_AIM_MS and not r.errors()
+    say(f"  aim: p95 < {P95_AIM_MS:g} ms with no errors: {'met' if met else 'NOT met'} "
+        f"(p95 {r.p95():.1f} ms, {r.errors()} errors)")
 
 
 # --- where the time goes: the instrumented server --------------------------------------------
 
 LABELS = [("GET", re.compile(r"^/caseload$"), "caseload"),
           ("GET", re.compile(r"^/cases/\d+$"), "case page"),
+          ("GET", re.compile(r"^/cases/\d+/actions/countersign$"), "countersign page"),
+          ("GET", re.compile(r"^/search$"), "search results"),
           ("GET", re.compile(r"^/cases/\d+/actions/[a-z_]+$"), "action form"),
           ("POST", re.compile(r"^/cases/\d+/actions/[a-z_]+$"), "transition POST")]
 PHASES = ("total", "sql_n", "sql", "commit", "render", "cookie")
@@ -870,30 +1024,19 @@ def serve_instrumented(port: int) -> None:
     uvicorn.run(wrapper, host="127.0.0.1", port=port, log_level="warning")
 
 
-async def breakdown(url: str, workload: Workload, sizes: Sizes, full_profile: bool) -> None:
-    """One client's sequential requests: the server's time per phase, then cProfile."""
-    client = Client(url, None, workload.usernames[0], workload.case_pages[0],
-                    workload.reviews[0])
+async def breakdown(url: str, targets: Targets, sizes: Sizes, full_profile: bool) -> None:
+    """One visitor's sequential requests, as in (a): the server's time per phase, then
+    cProfile."""
+    visit = await visitor(url, None, targets)
+    rng = random.Random(SEED)
     try:
-        await client.sign_in()
-        seen: dict[str, list[float]] = defaultdict(list)
-
-        async def run(count: int) -> None:
-            for _ in range(count):
-                seen["caseload"].append(await client.caseload())
-                seen["case page"].append(await client.case_page())
-                form_seconds, post_seconds = await client.transition()
-                seen["action form"].append(form_seconds)
-                seen["transition POST"].append(post_seconds)
-
-        await run(5)  # warm up
-        (await client.app.get("/__bench/stats")).raise_for_status()
-        seen.clear()
-        await run(sizes.breakdown)
-        stats = (await client.app.get("/__bench/stats")).json()
-        say(f"  one client, {sizes.breakdown} sequential requests per endpoint, mean ms per "
+        await alone(visit, 3, rng)  # warm up
+        (await visit.case_manager.http.get("/__bench/stats")).raise_for_status()
+        seen = await alone(visit, sizes.breakdown, rng)
+        stats = (await visit.case_manager.http.get("/__bench/stats")).json()
+        say(f"  one visitor, {sizes.breakdown} sequential requests per page, mean ms per "
             "request (server side; SQL outside commits; n = statements):")
-        say(f"  {'endpoint':<17}{'client p50':>11}{'server':>8}{'SQL n':>7}{'SQL':>7}"
+        say(f"  {'page':<17}{'client p50':>11}{'server':>8}{'SQL n':>7}{'SQL':>7}"
             f"{'commit':>8}{'render':>8}{'cookie':>8}{'rest':>7}")
         for label, rows in stats.items():
             mean = {k: statistics.fmean(r[k] for r in rows) for k in PHASES}
@@ -901,43 +1044,45 @@ async def breakdown(url: str, workload: Workload, sizes: Sizes, full_profile: bo
             say(f"  {label:<17}{percentile(seen[label], 50):>11.1f}{1000 * mean['total']:>8.1f}"
                 f"{mean['sql_n']:>7.1f}{1000 * mean['sql']:>7.1f}{1000 * mean['commit']:>8.1f}"
                 f"{1000 * mean['render']:>8.1f}{1000 * mean['cookie']:>8.2f}{1000 * rest:>7.1f}")
-        (await client.app.get("/__bench/profile", params={"do": "start"})).raise_for_status()
-        await run(max(5, sizes.breakdown // 2))
+        profiled = max(3, sizes.breakdown // 2)
+        (await visit.case_manager.http.get("/__bench/profile",
+                                           params={"do": "start"})).raise_for_status()
+        await alone(visit, profiled, rng)
         views = [("the project's functions by cumulative time",
                   {"limit": 30} if full_profile else {}),
                  ("all functions by own time", {"all": 1, "limit": 30 if full_profile else 10})]
-        for label in ("caseload", "case page", "action form", "transition POST"):
+        for label in (name for _, _, name in LABELS):
             for title, params in views:
-                response = await client.app.get("/__bench/profile",
-                                                params={"label": label, **params})
+                response = await visit.case_manager.http.get(
+                    "/__bench/profile", params={"label": label, **params})
                 lines = [line for line in response.text.splitlines() if line.strip()]
                 start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
-                say(f"  cProfile, {label}: {title} (seconds over "
-                    f"{max(5, sizes.breakdown // 2)} requests; cProfile slows everything down)")
+                say(f"  cProfile, {label}: {title} (seconds over {profiled} requests; "
+                    "cProfile slows everything down)")
                 for line in lines[start:]:
                     say(f"    {line}")
     finally:
-        await client.close()
+        await visit.close()
 
 
 # --- the run ---------------------------------------------------------------------------------
 
 
 def bench_database(name: str, url: str, folder: Path, template: Template, sizes: Sizes,
-                   registry: WorkflowRegistry, workers: int, full_profile: bool,
-                   think: float) -> Results:
+                   registry: WorkflowRegistry, workers: int, rate: float,
+                   full_profile: bool) -> Results:
     say(f"== {name}: {url.split('?')[0]}")
     say(f"Loading {sizes.total_cases:,} cases...")
     engine = make_engine(url)
     try:
         load_database(engine, template, sizes)
-        workload = plan_workload(engine, registry, CLIENTS)
-        say(f"  the {CLIENTS} clients' case managers: {min(workload.open_per_manager)}-"
-            f"{max(workload.open_per_manager)} open cases each "
-            f"({min(len(r) for r in workload.reviews)}-"
-            f"{max(len(r) for r in workload.reviews)} in intervention), "
-            f"{min(workload.closed_per_manager):,}-{max(workload.closed_per_manager):,} "
-            "closed or withdrawn")
+        targets = choose_targets(engine, registry)
+        say(f"  the case managers: {min(targets.open_cases)}-{max(targets.open_cases)} open "
+            f"cases each ({min(len(r) for r in targets.reviews.values())}-"
+            f"{max(len(r) for r in targets.reviews.values())} in intervention); "
+            f"{len(targets.full_records)} full records, {len(targets.countersign)} cases "
+            f"awaiting countersignature; the search for '{targets.search_name}' finds "
+            f"{targets.search_found:,} cases")
         env = {**os.environ, "OOC_DATABASE_URL": url, "OOC_SECRET_KEY": secrets.token_urlsafe(48),
                "OOC_WORKFLOWS_DIR": str(ROOT / "workflows")}
         app_port, baseline_port = free_port(), free_port()
@@ -952,11 +1097,17 @@ def bench_database(name: str, url: str, folder: Path, template: Template, sizes:
                 f"{name}-baseline", uvicorn_command("ooc_bench_baseline:app", baseline_port,
                                                     workers, folder),
                 env, baseline_port, "/ping", folder))
-            say(f"Measuring: {sizes.rounds} rounds of {sizes.per_phase} requests per contender "
-                f"({', '.join(CONTENDERS)}), order reversed every round...")
-            results = asyncio.run(load_test(app_url, baseline_url, workload, sizes, engine,
-                                            name, think))
-        report(results, sizes, workers, think)
+            times, loaded = asyncio.run(measure(app_url, baseline_url, targets, sizes, engine,
+                                                rate))
+        results = Results(name, workers, times, loaded)
+        say("")
+        report_alone(results)
+        report_open_loop(results)
+        if results.errors():  # what the server said may explain them
+            log = (folder / f"{name}-app.log").read_text().splitlines()
+            say(f"  the end of the application's log ({len(log):,} lines):")
+            for line in log[-40:]:
+                say(f"    {line}")
         say("")
         say(f"Where the time goes on {name}: the application again, instrumented "
             "(bench/web.py --serve-instrumented)...")
@@ -964,7 +1115,7 @@ def bench_database(name: str, url: str, folder: Path, template: Template, sizes:
         with server(f"{name}-instrumented", [sys.executable, str(Path(__file__).resolve()),
                                              "--serve-instrumented", "--port", str(port)],
                     env, port, "/sign-in", folder) as url_:
-            asyncio.run(breakdown(url_, workload, sizes, full_profile))
+            asyncio.run(breakdown(url_, targets, sizes, full_profile))
         return results
     finally:
         engine.dispose()
@@ -976,10 +1127,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="a much smaller run (well under a minute), for CI smoke tests")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default=None,
                         help="default: both when PostgreSQL's server binaries are installed")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--think", type=float, default=0.0, metavar="SECONDS",
-                        help="each client pauses this long on average (exponential) after each "
-                             "answer; default 0: closed loop, as issue 3 asks")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="uvicorn worker processes (default: 1 on SQLite, 2 on PostgreSQL)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help=f"open-loop HTTP requests a second (default {RATE:g}; quick: half)")
     parser.add_argument("--profile", action="store_true",
                         help="print full cProfile tables, not only the project's functions")
     parser.add_argument("--dir", type=Path, default=None,
@@ -991,6 +1142,7 @@ def main(argv: list[str] | None = None) -> None:
         serve_instrumented(args.port)
         return
     sizes = QUICK if args.quick else FULL
+    rate = args.rate or (RATE / 2 if args.quick else RATE)
     bindir = find_bindir()
     databases = args.database or ("both" if bindir else "sqlite")
     if databases in ("postgresql", "both") and bindir is None:
@@ -1012,8 +1164,8 @@ def main(argv: list[str] | None = None) -> None:
         say(f"  {time.perf_counter() - t:.1f} s")
         if databases in ("sqlite", "both"):
             results.append(bench_database("SQLite", f"sqlite:///{folder / 'ooc.db'}", folder,
-                                          template, sizes, registry, args.workers,
-                                          args.profile, args.think))
+                                          template, sizes, registry, args.workers or 1, rate,
+                                          args.profile))
         if databases in ("postgresql", "both"):
             say("")
             postgres = DurablePostgres(bindir)
@@ -1021,23 +1173,24 @@ def main(argv: list[str] | None = None) -> None:
                 say("Starting a throwaway PostgreSQL server (durable commits)...")
                 url = postgres.start()
                 results.append(bench_database("PostgreSQL", url, folder, template, sizes,
-                                              registry, args.workers, args.profile, args.think))
+                                              registry, args.workers or 2, rate, args.profile))
             finally:
                 postgres.stop()
     say("")
-    say("Summary: p95 ms (caseload, case page, transition POST; baseline), and page p95 / "
-        "baseline p95 (median of per-round ratios)")
-    worst = 0.0
+    say(f"Summary: (a) median ms served alone, and / the bare endpoint's; (b) open loop at "
+        f"{rate:g}/s, ms")
     for r in results:
-        p95 = {c: percentile(r.latencies(c), 95) for c in CONTENDERS}
-        ratios = {page: r.ratio(page) for page in PAGES}
-        worst = max(worst, *ratios.values())
-        say(f"  {r.database:<11} caseload {p95['caseload']:.1f}, case page "
-            f"{p95['case page']:.1f}, transition {p95['transition']:.1f}; baseline "
-            f"{p95['baseline']:.1f}; ratio caseload {ratios['caseload']:.1f}, case page "
-            f"{ratios['case page']:.1f}")
+        pages = ", ".join(f"{page} {1000 * statistics.median(r.alone[page]):.1f} "
+                          f"({r.ratio(page):.1f}x)" for page in PAGES)
+        say(f"  {r.database:<11}(a) baseline {1000 * statistics.median(r.alone['baseline']):.1f};"
+            f" {pages}")
+        all_ = r.loaded.all_latencies()
+        say(f"  {'':<11}(b) {r.workers} worker{'s' if r.workers > 1 else ''}: p50 "
+            f"{percentile(all_, 50):.1f}, p95 {percentile(all_, 95):.1f}, p99 "
+            f"{percentile(all_, 99):.1f}, errors {r.errors()}")
     say(f"Whole run: {time.perf_counter() - started:.0f} s")
-    say(f"ratio={worst:.1f}")
+    say(f"ratio={max(r.worst_ratio() for r in results):.1f} "
+        f"p95={max(r.p95() for r in results):.1f} errors={sum(r.errors() for r in results)}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from ooc.machine import WorkflowRegistry
 from ooc.models import User
@@ -63,6 +64,18 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 
 # Ended when the route returns, before the response is sent: what the page says was saved is.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The request's form, read on the event loop, so that a route that uses the database can
+    be a plain `def`, run in the thread pool. A route that used the database on the event loop
+    stopped the whole process while it waited for a pooled connection or SQLite's write lock,
+    and what would have freed them (other requests' commits) needs the event loop: under load
+    (bench/web.py's open loop at 40 requests a second) every request then waited 30 s."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:

@@ -21,7 +21,7 @@ from ooc import search
 from ooc.access import CASE_VIEWERS, log_list_view, viewable
 from ooc.calendar import local_date
 from ooc.models import Case, User
-from web.deps import ServicesDep, SessionDep, require_roles
+from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
 from web.pages import check_csrf, render_page
 
 router = APIRouter()
@@ -140,9 +140,8 @@ def search_page(request: Request, session: SessionDep, services: ServicesDep,
 
 
 @router.post("/search")
-async def run_search(request: Request, session: SessionDep, services: ServicesDep,
-                     user: CaseViewer) -> Response:
-    form = await request.form()
+def run_search(request: Request, session: SessionDep, services: ServicesDep, user: CaseViewer,
+               form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     people = search.people(session)
     choices = search.Choices.of(services.registry, people)
