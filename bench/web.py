@@ -14,10 +14,11 @@ Run from the project root:
 What is served
 --------------
 The real application (`web.main:app`, the module `ooc serve` runs) by uvicorn on a free loopback
-port, `--log-level warning` as `ooc serve` does, with one worker on SQLite and two on
-PostgreSQL; and in the same run a bare FastAPI application with one trivial endpoint (GET /ping:
-a sync `def` returning a tiny HTML page, so that it too goes through FastAPI's thread pool) by
-the same uvicorn with the same options on another port: the baseline. People sign in through the
+port, started as `ooc serve` starts it (`ooc.cli.run_server`), with one worker on SQLite and two
+on PostgreSQL, and connections kept open while idle (`timeout_keep_alive=300`); and in the same
+run a bare FastAPI application with one trivial endpoint (GET /ping: a sync `def` returning a
+tiny HTML page, so that it too goes through FastAPI's thread pool) started the same way with the
+same workers on another port: the baseline. People sign in through the
 real sign-in form (GET it for its CSRF token, POST the username and password: argon2 is paid
 only there): case managers bench_cm01 to bench_cm20 and a manager, bench_manager, all of one
 team (none), so each reaches the others' cases.
@@ -529,9 +530,12 @@ def server(name: str, command: list[str], env: dict[str, str], port: int, ready_
 
 
 def uvicorn_command(app: str, port: int, workers: int, app_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host",
-            "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level",
-            "warning", "--timeout-keep-alive", "300"]
+    """uvicorn as `ooc serve` runs it (ooc.cli.run_server), with `app` from `app_dir`, and
+    connections kept open while idle (the sessions of the open loop wait their turn)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from ooc.cli import run_server; "
+            "run_server(sys.argv[2], host='127.0.0.1', port=int(sys.argv[3]), "
+            "workers=int(sys.argv[4]), timeout_keep_alive=300)")
+    return [sys.executable, "-c", code, str(app_dir), app, str(port), str(workers)]
 
 
 # --- the clients -----------------------------------------------------------------------------

@@ -173,8 +173,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the web application."""
-    import uvicorn
-
     with reporting_errors():
         engine = _engine()
         demo_accounts = _demo_accounts_present(engine)
@@ -185,7 +183,31 @@ def serve(
                    "published password.\nNever use it for real cases. Anyone can sign in as "
                    f"any demo role.\n{banner}", err=True)
     typer.echo(f"ooc is running at http://{host}:{port}/ (press Ctrl+C to stop)")
-    uvicorn.run("web.main:app", host=host, port=port, workers=workers, log_level="warning")
+    run_server("web.main:app", host=host, port=port, workers=workers)
+
+
+def run_server(app: str, *, host: str, port: int, workers: int, **options) -> None:
+    """uvicorn.run, but with TCP_NODELAY on the listening socket (connections inherit it).
+
+    With more than one worker, uvicorn binds the socket itself without naming TCP, so asyncio
+    does not set TCP_NODELAY on the connections it accepts; a page then waited for the
+    browser's delayed ACK before its body was sent: 40 ms more for most pages (bench/web.py,
+    two workers). With one worker asyncio binds the socket and sets it as here.
+    """
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning", **options)
+        return
+    config = uvicorn.Config(app, host=host, port=port, workers=workers, log_level="warning",
+                            **options)
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @users_app.command("add")

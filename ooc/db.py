@@ -23,6 +23,10 @@ SQLITE_PRAGMAS = {
     "synchronous": "FULL",
     "foreign_keys": "ON",
     "busy_timeout": "10000",
+    # Reads through a memory map of the file's first GiB, shared by every connection and
+    # worker, rather than a read() into each connection's own 2 MB page cache: a search that
+    # checks a thousand scattered cases took 9 ms and takes 2 (bench/web.py, 100,000 cases).
+    "mmap_size": str(2**30),
 }
 
 
