@@ -98,9 +98,7 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
         "case": case,
         "definition": definition,
         "age_at_offence": age_on(case.date_of_birth, case.offence_date),
-        "main_state": definition.states[case.state],
-        "victim_state": definition.states[case.victim_state],
-        "case_manager": _display_name(session, case.case_manager),
+        **_where_the_case_is(session, definition, case),
         "deadlines": list_open_deadlines(session, registry=services.registry, now=now,
                                          case_id=case.id),
         "actions": actions,
@@ -108,8 +106,7 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
         "timeline": _timeline(services, events, record),
     }
     log_view(session, user=user, case_id=case.id, view="case page", now=now)
-    response = render_page(request, "pages/case.html", context, user=user)
-    return response
+    return render_page(request, "pages/case.html", context, user=user)
 
 
 @router.get("/cases/{case_id}/print")
@@ -120,17 +117,18 @@ def case_print(request: Request, case_id: int, session: SessionDep, services: Se
     case = load_case(session, services, user, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
     log_view(session, user=user, case_id=case.id, view="printed record", now=now)
-    page = render_page(request, "pages/case_print.html", {
+    return render_page(request, "pages/case_print.html", {
         "title": f"Case record: {case.child_name}", "case": case, "print_view": True,
-        "printed_at": now, "main_state": definition.states[case.state].label,
-        "victim_state": definition.states[case.victim_state].label,
-        "case_manager": _display_name(session, case.case_manager),
+        "printed_at": now, **_where_the_case_is(session, definition, case),
         "record": build_record(session, registry=services.registry, case=case)}, user=user)
-    return page
 
 
-def _display_name(session, username: str | None) -> str | None:
-    return display_names(session, [username]).get(username, username)
+def _where_the_case_is(session, definition, case: Case) -> dict:
+    """Both tracks' states and the case manager's name, as the case and print pages show them."""
+    return {"main_state": definition.states[case.state],
+            "victim_state": definition.states[case.victim_state],
+            "case_manager": display_names(session, [case.case_manager]).get(
+                case.case_manager, case.case_manager)}
 
 
 def _timeline(services: ServicesDep, events, record: CaseRecord) -> list[dict]:
