@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, select
 
+from ooc import cli_tokens
 from ooc.errors import DatabaseUnavailable, NotFound, OocError
 
 app = typer.Typer(help="ooc: out-of-court disposal workflow engine.", no_args_is_help=True,
@@ -27,11 +28,13 @@ app = typer.Typer(help="ooc: out-of-court disposal workflow engine.", no_args_is
 workflow_app = typer.Typer(help="Check workflow files and migrate cases between versions.",
                            no_args_is_help=True)
 audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
-users_app = typer.Typer(help="Add users and issue API tokens.", no_args_is_help=True)
+users_app = typer.Typer(help="Add users, issue and revoke API tokens, sign users out.",
+                        no_args_is_help=True)
 import_app = typer.Typer(help="Import referrals from a CSV file.", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+cli_tokens.register(users_app)
 app.add_typer(import_app, name="import")
 
 
@@ -54,9 +57,12 @@ def reporting_errors() -> Iterator[None]:
 
 
 def _settings():
-    from ooc.settings import Settings
+    from ooc.settings import SettingInvalid, Settings
 
-    return Settings.from_environ(os.environ)
+    try:
+        return Settings.from_environ(os.environ)
+    except SettingInvalid as e:
+        raise fail(f"Error: {e}") from None
 
 
 def _registry():
@@ -233,20 +239,6 @@ def users_add(
                             display_name=name)
             created = f"Created user {user.username} ({', '.join(user.roles)})."
         typer.echo(created)
-
-
-@users_app.command("token")
-def users_token(username: Annotated[str, typer.Argument(help="Whose token.")]) -> None:
-    """Print a new API token for a user (on the last line); keep it secret."""
-    from ooc.accounts import issue_token
-    from ooc.db import unit_of_work
-
-    with reporting_errors():
-        with unit_of_work(_engine()) as session:
-            token = issue_token(session, username=username, now=datetime.now(UTC))
-        typer.echo(f"API token for {username} (shown once; send it as "
-                   "'Authorization: Bearer TOKEN'):")
-        typer.echo(token)
 
 
 # Files with at least this many rows show a progress bar while they are imported.

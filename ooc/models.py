@@ -405,9 +405,26 @@ class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     token_hash: str = Field(unique=True, max_length=64)
+    # What the token is for, in its owner's words ("nightly referral import").
+    label: str | None = Field(default=None, max_length=100)
     created_at: datetime
+    expires_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class SignInSession(SQLModel, table=True):
+    """A browser signed in as a user. Its cookie holds a random key of which only the SHA-256
+    is stored; deleting the row signs that browser out, whatever copies of the cookie exist."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    key_hash: str = Field(unique=True, max_length=64)
+    started_at: datetime
+    # Written at most once a minute (ooc.sign_in_sessions.TOUCH_EVERY), for the idle timeout.
+    last_seen_at: datetime
 
 
 class AccessLog(SQLModel, table=True):

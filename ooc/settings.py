@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'ooc.db'}"
+TRUE = ("1", "true", "yes")
+
+
+class SettingInvalid(ValueError):
+    """An environment variable holds something that is not a valid value for it."""
+
+
+def _whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SettingInvalid(f"{name} must be a whole number of 1 or more, not '{value}'.")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -18,6 +33,22 @@ class Settings:
     secret_key: str | None = None
     # Send the session cookie over HTTPS only (set OOC_SECURE_COOKIES=1 behind TLS).
     secure_cookies: bool = False
+    # Served over HTTPS (OOC_HTTPS=true): browsers are told to use HTTPS only (HSTS) and the
+    # session cookie is sent over HTTPS only.
+    https: bool = False
+    # A signed-in browser is signed out after this long without a request, and after
+    # `session_lifetime` however busy it is.
+    session_idle: timedelta = timedelta(minutes=30)
+    session_lifetime: timedelta = timedelta(hours=8)
+    # An API token stops working this long after it is issued, unless issued for less.
+    token_lifetime: timedelta = timedelta(days=90)
+    # This many wrong passwords in a row lock an account for `lockout`.
+    max_failed_sign_ins: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+
+    @property
+    def cookies_https_only(self) -> bool:
+        return self.https or self.secure_cookies
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -25,5 +56,12 @@ class Settings:
             database_url=environ.get("OOC_DATABASE_URL") or DEFAULT_DATABASE_URL,
             workflows_dir=Path(environ.get("OOC_WORKFLOWS_DIR") or PROJECT_ROOT / "workflows"),
             secret_key=environ.get("OOC_SECRET_KEY") or None,
-            secure_cookies=environ.get("OOC_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            secure_cookies=environ.get("OOC_SECURE_COOKIES", "").lower() in TRUE,
+            https=environ.get("OOC_HTTPS", "").lower() in TRUE,
+            session_idle=timedelta(minutes=_whole_number(environ, "OOC_SESSION_IDLE_MINUTES",
+                                                         30)),
+            session_lifetime=timedelta(hours=_whole_number(environ, "OOC_SESSION_HOURS", 8)),
+            token_lifetime=timedelta(days=_whole_number(environ, "OOC_TOKEN_DAYS", 90)),
+            max_failed_sign_ins=_whole_number(environ, "OOC_SIGN_IN_ATTEMPTS", 5),
+            lockout=timedelta(minutes=_whole_number(environ, "OOC_LOCKOUT_MINUTES", 15)),
         )

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from ooc.machine import WorkflowRegistry
 from ooc.models import User
 from ooc.settings import Settings
+from ooc.sign_in_sessions import signed_in_user
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,15 @@ async def posted_form(request: Request) -> FormData:
 PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
-def get_current_user(request: Request, session: SessionDep) -> User:
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if user_id else None
-    if user is None or not user.active:
+# The key of the browser's sign-in session (ooc.sign_in_sessions), kept in the signed cookie.
+SESSION_KEY = "sign_in"
+
+
+def get_current_user(request: Request, session: SessionDep, services: ServicesDep) -> User:
+    settings = services.settings
+    user = signed_in_user(session, request.session.get(SESSION_KEY), now=services.clock(),
+                          idle=settings.session_idle, lifetime=settings.session_lifetime)
+    if user is None:
         request.session.clear()
         raise SignInRequired()
     # Kept apart from the unit of work, so that the navigation of an error page can still be

@@ -8,9 +8,16 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import select
 from starlette.responses import RedirectResponse, Response
 
-from ooc.accounts import ROLES, add_user, display_names, set_password
+from ooc.accounts import (
+    ROLES,
+    add_user,
+    change_roles,
+    display_names,
+    reset_password,
+    set_active,
+)
 from ooc.calendar import to_utc
-from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
+from ooc.errors import InvalidForm, NotFound, OocError
 from ooc.models import QuorumRule, User
 from ooc.quorum import (
     as_quorum,
@@ -20,7 +27,7 @@ from ooc.quorum import (
     known_agencies,
     latest_rule,
 )
-from web.deps import ServicesDep, SessionDep, require_roles
+from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
 from web.forms import problems_of
 from web.pages import check_csrf, flash, render_page
 
@@ -136,53 +143,44 @@ def _refused(request, session, services, admin, user_id, refusal: OocError, chos
 
 
 @router.post("/admin/users/{user_id}/roles")
-async def change_roles(request: Request, user_id: int, session: SessionDep,
-                       services: ServicesDep, user: Admin) -> Response:
-    form = await request.form()
+def update_roles(request: Request, user_id: int, session: SessionDep,
+                 services: ServicesDep, user: Admin, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
     roles = [role for role in ROLES if role in form.getlist("roles")]
-    if not roles:
-        problem = "Choose at least one role. To stop someone signing in, deactivate them."
-    elif person.id == user.id and "admin" not in roles:
-        problem = "You cannot take away your own admin role: ask another administrator."
-    else:
-        problem = None
-    if problem:
-        return _refused(request, session, services, user, user_id,
-                        InvalidForm([FieldProblem("roles", problem)]), chosen=roles)
-    person.roles = roles
+    try:
+        change_roles(session, user=person, roles=roles, by=user)
+    except InvalidForm as refusal:
+        return _refused(request, session, services, user, user_id, refusal, chosen=roles)
     flash(request, f"{person.username}'s roles are now "
                    f"{', '.join(r.replace('_', ' ') for r in roles)}.")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
 
 @router.post("/admin/users/{user_id}/password")
-async def change_password(request: Request, user_id: int, session: SessionDep,
-                          services: ServicesDep, user: Admin) -> Response:
-    form = await request.form()
+def change_password(request: Request, user_id: int, session: SessionDep,
+                    services: ServicesDep, user: Admin, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
     try:
-        set_password(person, form.get("password") or "")
+        reset_password(session, user=person, password=form.get("password") or "")
     except InvalidForm as refusal:
         return _refused(request, session, services, user, user_id, refusal)
-    person.failed_sign_ins, person.locked_until = 0, None  # a new password also unlocks
-    flash(request, f"{person.username} has a new password. Give it to them in person.")
+    flash(request, f"{person.username} has a new password and has been signed out everywhere. "
+                   "Give them the password in person.")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
 
 @router.post("/admin/users/{user_id}/active")
-async def change_active(request: Request, user_id: int, session: SessionDep,
-                        services: ServicesDep, user: Admin) -> Response:
-    form = await request.form()
+def change_active(request: Request, user_id: int, session: SessionDep,
+                  services: ServicesDep, user: Admin, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
     active = form.get("active") == "yes"
-    if person.id == user.id and not active:
-        return _refused(request, session, services, user, user_id, InvalidForm([FieldProblem(
-            "active", "You cannot deactivate your own account: ask another administrator.")]))
-    person.active = active
+    try:
+        set_active(session, user=person, active=active, by=user)
+    except InvalidForm as refusal:
+        return _refused(request, session, services, user, user_id, refusal)
     flash(request, f"{person.username} can sign in again." if active else
                    f"{person.username} is deactivated: they can no longer sign in or use the "
                    "API.")

@@ -34,7 +34,7 @@ from ooc.guards import age_on
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, User
 from web import errors
-from web.deps import Forbidden, Services, SessionDep, SignInRequired
+from web.deps import Forbidden, Services, ServicesDep, SessionDep, SignInRequired
 
 WORKFLOW = "oocd"  # the workflow new referrals start on (its latest version)
 DEFAULT_LIMIT = 50
@@ -61,13 +61,13 @@ bearer = HTTPBearer(auto_error=False, scheme_name="token",
                     description="An API token from `ooc users token USERNAME`.")
 
 
-def get_api_user(session: SessionDep,
+def get_api_user(session: SessionDep, services: ServicesDep,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
                  ) -> User:
     """The active user whose token the request carries; 401 without a valid one."""
     if credentials is None or not credentials.credentials:
         raise SignInRequired()
-    user = user_for_token(session, credentials.credentials.strip())
+    user = user_for_token(session, credentials.credentials.strip(), now=services.clock())
     if user is None:
         raise SignInRequired()
     return user

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from ooc.accounts import SignInRefused, authenticate
-from web.deps import CurrentUser, ServicesDep, SessionDep
+from ooc.sign_in_sessions import end_session, start_session
+from web.deps import SESSION_KEY, CurrentUser, ServicesDep, SessionDep
 from web.pages import check_csrf, flash, render_page
 from web.routes.cases import keep_typed
 
@@ -58,17 +59,22 @@ def sign_in(request: Request, session: SessionDep, services: ServicesDep,
             csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",
             resume: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, csrf_token)
+    settings = services.settings
     try:
         user = authenticate(session, username=username, password=password,
-                            now=services.clock())
+                            now=services.clock(), max_failed=settings.max_failed_sign_ins,
+                            lockout=settings.lockout)
     except SignInRefused as refusal:
         return render_page(request, "pages/sign_in.html", {
             "title": "Sign in", "next": _safe_next(next) or "", "username": username,
             "resume": resume, "expired": bool(resume),
             "problems": [{"text": refusal.message, "href": "#username"}]}, status_code=401)
     kept = resume and keep_typed(session, services, user, next, _pairs(resume))
+    end_session(session, request.session.get(SESSION_KEY))
     request.session.clear()  # a new session on sign-in, so an old cookie cannot be reused
-    request.session["user_id"] = user.id
+    request.session[SESSION_KEY] = start_session(
+        session, user=user, now=services.clock(), idle=settings.session_idle,
+        lifetime=settings.session_lifetime)
     flash(request, f"Signed in as {user.display_name}.")
     if kept:
         flash(request, "You had been signed out, so what you sent was not saved. Your text has "
@@ -77,7 +83,11 @@ def sign_in(request: Request, session: SessionDep, services: ServicesDep,
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+def sign_out(request: Request, session: SessionDep,
+             csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Ends this browser's session in the database, so a copy of its cookie no longer works;
+    the user's other browsers stay signed in."""
     check_csrf(request, csrf_token)
+    end_session(session, request.session.get(SESSION_KEY))
     request.session.clear()
     return RedirectResponse("/sign-in", status_code=303)
