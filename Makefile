@@ -19,12 +19,13 @@ $(VENV)/.installed: pyproject.toml
 
 # GOV.UK Frontend's own assets, and Swagger UI for the API docs (/api/v1/docs works offline),
 # from the npm registry, copied where the application serves them.
-web/static/.built: web/frontend/package.json web/frontend/package-lock.json web/static_src/ooc.css web/static_src/quorum.js web/static_src/print.js web/static_src/reveal.js
+web/static/.built: web/frontend/package.json web/frontend/package-lock.json web/static_src/ooc.css web/static_src/quorum.js web/static_src/print.js web/static_src/reveal.js web/static_src/govuk-init.js web/static_src/api-docs.js
 	cd web/frontend && npm ci --no-audit --no-fund --loglevel=error
 	rm -rf web/static && mkdir -p web/static/govuk web/static/swagger-ui
 	cp -R $(GOVUK)/govuk-frontend.min.css $(GOVUK)/govuk-frontend.min.js $(GOVUK)/assets web/static/govuk/
 	cp $(SWAGGER_UI)/swagger-ui.css $(SWAGGER_UI)/swagger-ui-bundle.js $(SWAGGER_UI)/favicon-32x32.png web/static/swagger-ui/
-	cp web/static_src/ooc.css web/static_src/quorum.js web/static_src/print.js web/static_src/reveal.js web/static/
+	cp web/static_src/ooc.css web/static_src/quorum.js web/static_src/print.js web/static_src/reveal.js \
+	   web/static_src/govuk-init.js web/static_src/api-docs.js web/static/
 	touch $@
 
 setup: $(VENV)/.installed web/static/.built

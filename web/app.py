@@ -33,9 +33,9 @@ from web.routes import (
     search,
     victims,
 )
+from web.security import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent / "static"
-SESSION_HOURS = 8
 
 
 def secret_key(settings: Settings) -> str:
@@ -61,9 +61,13 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         registry=registry or WorkflowRegistry.from_folder(settings.workflows_dir),
         clock=clock or (lambda: datetime.now(UTC)),
     )
+    # The cookie lives as long as a session may; whether the session is still open is the
+    # database's answer (ooc.sign_in_sessions), checked on every request.
     app.add_middleware(SessionMiddleware, secret_key=secret_key(settings),
-                       session_cookie="ooc_session", max_age=SESSION_HOURS * 3600,
-                       same_site="lax", https_only=settings.secure_cookies)
+                       session_cookie="ooc_session",
+                       max_age=int(settings.session_lifetime.total_seconds()),
+                       same_site="lax", https_only=settings.cookies_https_only)
+    app.add_middleware(SecurityHeaders, https=settings.https)
     if (STATIC / "govuk").exists():
         app.mount("/assets", StaticFiles(directory=STATIC / "govuk" / "assets"), name="assets")
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

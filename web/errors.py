@@ -19,6 +19,7 @@ from ooc import errors
 from web.deps import Forbidden, SignInRequired
 from web.pages import CsrfFailed, render_page
 from web.routes.cases import typed_pairs
+from web.security import add_security_headers
 
 log = logging.getLogger("ooc.web")
 
@@ -124,7 +125,13 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("Unexpected error on %s %s", request.method, request.url.path)
         try:
-            return problem_response(request, 500, "Try again later. Nothing you sent was saved.")
+            response = problem_response(request, 500,
+                                        "Try again later. Nothing you sent was saved.")
         except Exception:
             log.exception("The error page failed too")
-            return HTMLResponse(FALLBACK_PAGE, status_code=500)
+            response = HTMLResponse(FALLBACK_PAGE, status_code=500)
+        # This answer is sent from outside every middleware (Starlette's last resort), so it
+        # gets its security headers here.
+        add_security_headers(response.headers, path=request.url.path,
+                             https=request.app.state.services.settings.https)
+        return response
