@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -89,12 +91,12 @@ def test_users_token_prints_a_token_that_finds_the_user(cli_env, session, users)
     assert first.exit_code == 0
     token = first.stdout.splitlines()[-1]
     assert len(token) >= 40 and " " not in token
-    found = user_for_token(session, token)
+    found = user_for_token(session, token, now=datetime.now(UTC))
     assert found is not None and found.username == "case_manager"
     second = ooc("users", "token", "case_manager").stdout.splitlines()[-1]
     assert second != token
-    assert user_for_token(session, second).username == "case_manager"
-    assert user_for_token(session, token + "x") is None
+    assert user_for_token(session, second, now=datetime.now(UTC)).username == "case_manager"
+    assert user_for_token(session, token + "x", now=datetime.now(UTC)) is None
 
 
 def test_users_token_for_an_unknown_user_is_an_error(cli_env, session, users):

@@ -12,6 +12,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from starlette.responses import HTMLResponse
 
 from ooc.access import CASE_VIEWERS
+from ooc.accounts import token_status
 from ooc.calendar import uk_date, uk_time
 from ooc.models import User
 
@@ -45,6 +46,7 @@ templates.env.filters["option_item"] = option_item
 templates.env.filters["uk_date"] = uk_date
 templates.env.filters["uk_time"] = uk_time
 templates.env.filters["reason_code_item"] = reason_code_item
+templates.env.filters["token_status"] = token_status
 
 # The main navigation: (label, path, roles that see it).
 NAVIGATION = [

@@ -13,7 +13,9 @@ from ooc.accounts import (
     add_user,
     change_roles,
     display_names,
+    list_tokens,
     reset_password,
+    revoke_token,
     set_active,
 )
 from ooc.calendar import to_utc
@@ -27,6 +29,7 @@ from ooc.quorum import (
     known_agencies,
     latest_rule,
 )
+from ooc.sign_in_sessions import end_all_sessions, list_sessions
 from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
 from web.forms import problems_of
 from web.pages import check_csrf, flash, render_page
@@ -120,25 +123,50 @@ async def new_user(request: Request, session: SessionDep, user: Admin) -> Respon
     return RedirectResponse("/admin", status_code=303)
 
 
-def _user_page(request, services, admin, person, *, errors=None, problems=None,
+def _user_page(request, session, services, admin, person, *, errors=None, problems=None,
                chosen=None, status_code=200):
+    settings, now = services.settings, services.clock()
     return render_page(request, "pages/admin_user.html", {
         "title": person.display_name, "person": person, "errors": errors or {},
-        "problems": problems, "locked": is_locked(person, services.clock()),
+        "problems": problems, "locked": is_locked(person, now), "now": now,
         "role_items": role_items(person.roles if chosen is None else chosen),
+        "tokens": list_tokens(session, user=person),
+        "sessions": list_sessions(session, user_id=person.id, now=now,
+                                  idle=settings.session_idle,
+                                  lifetime=settings.session_lifetime),
     }, user=admin, status_code=status_code)
 
 
 @router.get("/admin/users/{user_id}")
 def user_page(request: Request, user_id: int, session: SessionDep, services: ServicesDep,
               user: Admin) -> Response:
-    return _user_page(request, services, user, _user(session, user_id))
+    return _user_page(request, session, services, user, _user(session, user_id))
+
+
+@router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
+def revoke_users_token(request: Request, user_id: int, token_id: int, session: SessionDep,
+                       services: ServicesDep, user: Admin, form: PostedForm) -> Response:
+    check_csrf(request, form.get("csrf_token"))
+    person = _user(session, user_id)
+    revoke_token(session, token_id=token_id, now=services.clock(), owner=person)
+    flash(request, f"{person.username}'s API token {token_id} is revoked: it no longer works.")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/sign-out")
+def sign_user_out(request: Request, user_id: int, session: SessionDep, user: Admin,
+                  form: PostedForm) -> Response:
+    check_csrf(request, form.get("csrf_token"))
+    person = _user(session, user_id)
+    end_all_sessions(session, user_id=person.id)
+    flash(request, f"{person.username} is signed out everywhere.")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
 
 def _refused(request, session, services, admin, user_id, refusal: OocError, chosen=None):
     session.rollback()
     problems, errors = problems_of(refusal)
-    return _user_page(request, services, admin, _user(session, user_id),
+    return _user_page(request, session, services, admin, _user(session, user_id),
                       errors=errors, problems=problems, chosen=chosen, status_code=422)
 
 
