@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from ooc.accounts import SignInRefused, authenticate, user_for_token
 from ooc.cli import app
-from ooc.models import User
+from ooc.models import ApiToken, SignInSession, User
+from ooc.sign_in_sessions import start_session
 from tests.support import NOW
 
 runner = CliRunner()
@@ -104,6 +105,61 @@ def test_users_token_for_an_unknown_user_is_an_error(cli_env, session, users):
     assert result.exit_code == 1
     assert "There is no user 'nobody'." in result.stderr
     assert result.stdout == ""
+
+
+def test_users_token_takes_a_lifetime_and_a_label(cli_env, session, users):
+    result = ooc("users", "token", "case_manager", "--days", "7", "--label", "nightly import")
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    row = session.exec(select(ApiToken)).one()
+    assert (row.label, row.expires_at - row.created_at) == ("nightly import", timedelta(days=7))
+
+
+def test_users_tokens_lists_them_and_revoke_token_stops_one(cli_env, session, users):
+    kept = ooc("users", "token", "case_manager", "--label", "kept").stdout.splitlines()[-1]
+    gone = ooc("users", "token", "case_manager", "--label", "gone").stdout.splitlines()[-1]
+    now = datetime.now(UTC)
+    user_for_token(session, kept, now=now)
+    session.commit()
+    listing = ooc("users", "tokens", "case_manager")
+    assert listing.exit_code == 0, listing.output
+    lines = listing.stdout.splitlines()
+    assert "gone; issued" in lines[1] and "last used never" in lines[1]
+    assert "kept; issued" in lines[2] and "last used never" not in lines[2]
+    assert all(" active " in line for line in lines[1:])
+    gone_id = lines[1].split()[0]
+    revoked = ooc("users", "revoke-token", gone_id)
+    assert (revoked.exit_code, revoked.stdout) == (0, f"API token {gone_id} is revoked.\n")
+    session.expire_all()
+    assert user_for_token(session, gone, now=now) is None
+    assert user_for_token(session, kept, now=now).username == "case_manager"
+    assert " revoked " in ooc("users", "tokens", "case_manager").stdout.splitlines()[1]
+    missing = ooc("users", "revoke-token", "999")
+    assert (missing.exit_code, missing.stderr) == (1, "Error: There is no API token 999.\n")
+
+
+def test_users_tokens_of_someone_without_any(cli_env, session, users):
+    assert ooc("users", "tokens", "manager").stdout == "manager has no API tokens.\n"
+    assert ooc("users", "tokens", "nobody").exit_code == 1
+
+
+def test_users_sign_out_ends_every_session_of_the_user(cli_env, session, users):
+    for _ in range(2):
+        start_session(session, user=users["manager"], now=datetime.now(UTC),
+                      idle=timedelta(minutes=30), lifetime=timedelta(hours=8))
+    session.commit()
+    result = ooc("users", "sign-out", "manager")
+    assert result.stdout == "manager is signed out everywhere (2 sessions ended).\n"
+    session.expire_all()
+    assert session.exec(select(SignInSession)).all() == []
+
+
+def test_a_bad_setting_is_a_clear_error(cli_env, monkeypatch, users):
+    monkeypatch.setenv("OOC_TOKEN_DAYS", "ninety")
+    result = ooc("users", "token", "manager")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: OOC_TOKEN_DAYS must be a whole number of 1 or more, not " \
+                            "'ninety'.\n"
 
 
 # --- serve ------------------------------------------------------------------------------------
