@@ -90,8 +90,11 @@ def live_server(tmp_path_factory, registry) -> Iterator[LiveServer]:
     def clock():
         return scenery.CLOCK_START + timedelta(seconds=time.monotonic() - started)
 
+    # Each user's session is signed in once and shared by every test (signed_in_states), so
+    # it must not time out while the suite runs; the timeouts have tests of their own.
     settings = Settings(database_url=database_url, workflows_dir=WORKFLOWS,
-                        secret_key="e2e-test-secret-key-not-for-real-use")
+                        secret_key="e2e-test-secret-key-not-for-real-use",
+                        session_idle=timedelta(hours=8))
     app = create_app(settings=settings, engine=engine, registry=registry, clock=clock)
     sock = _listening_socket()
     host, port = sock.getsockname()

@@ -35,7 +35,10 @@ def test_each_role_signs_in_and_lands_on_its_home_page(new_page, role):
 
 
 def test_signing_out_ends_the_session(new_page):
-    page = new_page("case_manager")
+    # A session of its own: signing out ends it for good, and the other tests share the
+    # remembered one.
+    page = new_page()
+    sign_in(page, "case_manager")
     page.goto("/caseload")
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
