@@ -6,6 +6,7 @@ In CI (CI=true) a PostgreSQL test that cannot run is a failure, not a skip.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -97,8 +98,12 @@ def clock():
 
 @pytest.fixture
 def app(engine, registry, clock):
+    # Tests move the clock on by days while signed in; the session timeouts, which would sign
+    # them out, have tests of their own (tests/test_sign_in_sessions.py).
     settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
-                        workflows_dir=WORKFLOWS, secret_key="test-secret-key")
+                        workflows_dir=WORKFLOWS, secret_key="test-secret-key",
+                        session_idle=timedelta(days=3650),
+                        session_lifetime=timedelta(days=3650))
     return create_app(settings=settings, engine=engine, registry=registry,
                       clock=lambda: clock[0])
 

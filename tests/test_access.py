@@ -61,6 +61,11 @@ PAGES = {
     ("POST", "/admin/users/{user_id}/roles"): {"admin"},
     ("POST", "/admin/users/{user_id}/password"): {"admin"},
     ("POST", "/admin/users/{user_id}/active"): {"admin"},
+    ("POST", "/admin/users/{user_id}/sign-out"): {"admin"},
+    ("POST", "/admin/users/{user_id}/tokens/{token_id}/revoke"): {"admin"},
+    ("GET", "/account"): EVERYONE,
+    ("POST", "/account/sign-out-everywhere"): EVERYONE,
+    ("POST", "/account/tokens/{token_id}/revoke"): EVERYONE,
     ("GET", "/admin/quorum/{workflow}"): {"admin"},
     ("POST", "/admin/quorum/{workflow}"): {"admin"},
 }
@@ -101,7 +106,8 @@ def ids(session, registry, users):
     meeting = walker.quorate_meeting()
     return {"case_id": case.id, "trigger": "take_case", "meeting_id": meeting.id,
             "user_id": users["board"].id, "workflow": "oocd", "figure_id": "T1",
-            "quarter": "2026-01-01", "audit_id": 1, "objective_id": 1, "action_id": 1}
+            "quarter": "2026-01-01", "audit_id": 1, "objective_id": 1, "action_id": 1,
+            "token_id": 1}
 
 
 def _request(client, method: str, path: str, ids: dict):

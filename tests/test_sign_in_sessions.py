@@ -75,7 +75,21 @@ def test_the_user_can_sign_out_everywhere(client, app):
         assert not signed_in(client)
 
 
-def test_an_idle_session_ends_after_the_idle_timeout(client, clock):
+@pytest.fixture
+def timed_client(engine, registry, users, clock):
+    """A browser on an application with the default session timeouts (the shared `app`
+    fixture lifts them, for tests that move the clock on by days)."""
+    def make(**timeouts):
+        settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
+                            workflows_dir=WORKFLOWS, secret_key="test-secret-key", **timeouts)
+        app = create_app(settings=settings, engine=engine, registry=registry,
+                         clock=lambda: clock[0])
+        return TestClient(app)
+    return make
+
+
+def test_an_idle_session_ends_after_the_idle_timeout(timed_client, clock):
+    client = timed_client()
     sign_in(client, "case_manager")
     # In use every 20 minutes, the session outlives the 30-minute idle timeout...
     for _ in range(3):
@@ -89,7 +103,8 @@ def test_an_idle_session_ends_after_the_idle_timeout(client, clock):
     assert not signed_in(client)
 
 
-def test_a_busy_session_ends_at_its_lifetime(client, clock):
+def test_a_busy_session_ends_at_its_lifetime(timed_client, clock):
+    client = timed_client()
     sign_in(client, "case_manager")
     started = clock[0]
     while clock[0] + timedelta(minutes=20) < started + timedelta(hours=8):
@@ -99,24 +114,20 @@ def test_a_busy_session_ends_at_its_lifetime(client, clock):
     assert not signed_in(client)
 
 
-def test_the_timeouts_are_settings(engine, registry, users, clock):
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
-                        workflows_dir=WORKFLOWS, secret_key="test-secret-key",
-                        session_idle=timedelta(minutes=5), session_lifetime=timedelta(hours=1))
-    app = create_app(settings=settings, engine=engine, registry=registry,
-                     clock=lambda: clock[0])
-    with TestClient(app) as client:
-        sign_in(client, "case_manager")
+def test_the_timeouts_are_settings(timed_client, clock):
+    client = timed_client(session_idle=timedelta(minutes=5),
+                          session_lifetime=timedelta(hours=1))
+    sign_in(client, "case_manager")
+    clock[0] += timedelta(minutes=4)
+    assert signed_in(client)
+    clock[0] += timedelta(minutes=5)
+    assert not signed_in(client)
+    sign_in(client, "case_manager")
+    for _ in range(14):  # 56 minutes, never idle for 5
         clock[0] += timedelta(minutes=4)
         assert signed_in(client)
-        clock[0] += timedelta(minutes=5)
-        assert not signed_in(client)
-        sign_in(client, "case_manager")
-        for _ in range(14):  # 56 minutes, never idle for 5
-            clock[0] += timedelta(minutes=4)
-            assert signed_in(client)
-        clock[0] += timedelta(minutes=4)  # an hour since signing in
-        assert not signed_in(client)
+    clock[0] += timedelta(minutes=4)  # an hour since signing in
+    assert not signed_in(client)
 
 
 def test_signing_in_again_replaces_the_old_session(client, app):

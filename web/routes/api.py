@@ -63,7 +63,8 @@ The case workflow of out-of-court disposals, for other systems.
 
 **Authentication.** Every request needs an API token, sent as `Authorization: Bearer TOKEN`.
 An administrator issues one with `ooc users token USERNAME`; the token acts with that user's
-roles, exactly as the user would in the pages.
+roles, exactly as the user would in the pages. A token expires (after 90 days unless the
+service is set otherwise) and its owner or an administrator can revoke it at any time.
 
 **Errors** are JSON: `{"error": title, "message": what happened, "reasons": [each unmet
 condition], "problems": [{"field", "message"} for each bad field]}` with status 401 (no valid
