@@ -658,27 +658,18 @@ def plan_export(
                                                   "standard output).")] = None,
 ) -> None:
     """Write the plan with the columns `ooc plan import` reads."""
-    import csv
-
     from ooc.plan import COLUMNS, export_rows
+    from ooc.spreadsheet import write_csv_rows, write_table
 
     with reporting_errors():
         with Session(_engine()) as session:
-            rows = export_rows(session)
-        if out is not None and out.suffix.lower() == ".xlsx":
-            from openpyxl import Workbook
-
-            book = Workbook()
-            book.active.append(list(COLUMNS))
-            for row in rows:
-                book.active.append([row[c] for c in COLUMNS])
-            book.save(out)
+            rows = [[row[c] for c in COLUMNS] for row in export_rows(session)]
+        if out is None:
+            write_csv_rows(sys.stdout, [COLUMNS, *rows])
         else:
-            handle = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-            if out:
-                handle.close()
+            try:
+                write_table(out, COLUMNS, rows)
+            except OSError as e:
+                raise fail(f"Error: cannot write {out}: {e.strerror}.") from None
         if out:
             typer.echo(f"Wrote {len(rows)} actions to {out}.")
