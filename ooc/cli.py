@@ -100,13 +100,17 @@ def _user(session: Session, username: str):
 @app.command()
 def init() -> None:
     """Create the database schema, or upgrade it to the latest version."""
-    from ooc.db import safe_url, schema_revision, upgrade_schema
+    from ooc.db import safe_url, schema_revision, sqlite_path, upgrade_schema
+    from ooc.private import make_private, sqlite_files
 
     with reporting_errors():
         engine = _engine(need_schema=False)
         upgrade_schema(engine)
         typer.echo(f"Database ready at {safe_url(str(engine.url))} "
                    f"(schema revision {schema_revision(engine)}).")
+        database = sqlite_path(engine.url)
+        for path in make_private(*sqlite_files(database)) if database else []:
+            typer.echo(f"{path} was readable by other accounts; it is now its owner's only.")
 
 
 @app.command()
@@ -552,6 +556,9 @@ def audit_export(
                 with out.open("w", encoding="utf-8") as f:
                     count = export_events(session, f)
         typer.echo(f"Exported {count} events.", err=True)
+
+
+app.add_typer(__import__("ooc.cli_data", fromlist=["app"]).app)  # backup, restore, SAR
 
 
 if __name__ == "__main__":
