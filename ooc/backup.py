@@ -183,7 +183,9 @@ def libpq_target(url: str | URL) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-    address = parsed.set(drivername="postgresql", password=None)
+    # URL.set(password=None) would keep the password: build the address without it.
+    address = URL.create("postgresql", username=parsed.username, host=parsed.host,
+                         port=parsed.port, database=parsed.database, query=parsed.query)
     return address.render_as_string(hide_password=False), env
 
 
