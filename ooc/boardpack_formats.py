@@ -3,9 +3,8 @@ the same content (ooc.boardpack.build_pack)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ooc.charts import percentage_bars
+from ooc.spreadsheet import append_row, csv_text, new_workbook, xlsx_bytes
 
 FORMATS = ("html", "pdf", "xlsx", "csv", "json")
 RAG_WORDS = {"green": "Green", "amber": "Amber", "red": "Red", None: "No target"}
@@ -70,48 +70,61 @@ def render_html(pack: dict[str, Any]) -> str:
 
 
 def write_csv(pack: dict[str, Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerows([[("" if v is None else v) for v in row] for row in rows(pack)])
-    return out.getvalue().encode("utf-8-sig")  # the BOM lets Excel read it as UTF-8
+    return csv_text(rows(pack)).encode("utf-8-sig")  # the BOM lets Excel read it as UTF-8
 
 
 def write_xlsx(pack: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
+    """Every cell through ooc.spreadsheet: text typed by people (plan actions, owners, status
+    notes) is never a formula, and dates are date cells."""
     from openpyxl.styles import Font
 
-    book = Workbook()
+    book = new_workbook()
     sheet = book.active
     sheet.title = "Figures"
-    sheet.append([pack["title"]])
-    sheet.append([f"Period {pack['period']['from']} to {pack['period']['to']}, as of "
-                  f"{pack['period']['as_of']}. Counts from 1 to "
-                  f"{pack['suppression_threshold']} are shown as c."])
+    append_row(sheet, [pack["title"]])
+    append_row(sheet, [f"Period {pack['period']['from']} to {pack['period']['to']}, as of "
+                       f"{pack['period']['as_of']}. Counts from 1 to "
+                       f"{pack['suppression_threshold']} are shown as c."])
     for row in rows(pack):
-        sheet.append(row)
+        append_row(sheet, row)
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     trends = book.create_sheet("Trends")
     ids = sorted({i for t in pack["trends"] for i in t["figures"]})
-    trends.append(["quarter", *ids])
+    append_row(trends, ["quarter", *ids])
     for t in pack["trends"]:
-        trends.append([t["quarter"], *[t["figures"].get(i) for i in ids]])
+        append_row(trends, [t["quarter"], *[t["figures"].get(i) for i in ids]])
     listed = [o for f in pack["figures"] for o in f.get("overdue", [])]
     if listed:  # only in the managers' unsuppressed pack: the board's names no child
         overdue = book.create_sheet("Overdue")
-        overdue.append(["case", "milestone", "due on", "working days overdue"])
+        append_row(overdue, ["case", "milestone", "due on", "working days overdue"])
         for o in listed:
-            overdue.append([o["case_id"], o["milestone"], o["due_on"], o["working_days_overdue"]])
+            append_row(overdue, [o["case_id"], o["milestone"], _day(o["due_on"]),
+                                 o["working_days_overdue"]])
     plan = book.create_sheet("Improvement plan")
-    plan.append(["objective", "action", "owner", "original due", "revised due", "status",
-                 "RAG"])
+    append_row(plan, ["objective", "action", "owner", "original due", "revised due", "status",
+                      "RAG"])
     for objective in pack.get("plan", []):
         for action in objective["actions"]:
-            plan.append([objective["title"], action["title"], action["owner"],
-                         action["original_due"], action["revised_due"], action["status"],
-                         action["rag"]])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+            append_row(plan, [objective["title"], action["title"], action["owner"],
+                              _day(action["original_due"]), _day(action["revised_due"]),
+                              action["status"], action["rag"]])
+    changes = book.create_sheet("Plan ratings that changed")
+    append_row(changes, ["objective", "action", "on", "from", "to", "reason"])
+    for c in pack.get("plan_changes", []):
+        append_row(changes, [c["objective"], c["action"], _day(c["on"]), c["from"], c["to"],
+                             c["reason"]])
+    return xlsx_bytes(book)
+
+
+def _day(value: Any) -> Any:
+    """The pack keeps dates as ISO text (it is also JSON); a spreadsheet gets a date cell."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _latin(text: Any) -> str:

@@ -106,13 +106,17 @@ def _user(session: Session, username: str):
 @app.command()
 def init() -> None:
     """Create the database schema, or upgrade it to the latest version."""
-    from ooc.db import safe_url, schema_revision, upgrade_schema
+    from ooc.db import safe_url, schema_revision, sqlite_path, upgrade_schema
+    from ooc.private import make_private, sqlite_files
 
     with reporting_errors():
         engine = _engine(need_schema=False)
         upgrade_schema(engine)
         typer.echo(f"Database ready at {safe_url(str(engine.url))} "
                    f"(schema revision {schema_revision(engine)}).")
+        database = sqlite_path(engine.url)
+        for path in make_private(*sqlite_files(database)) if database else []:
+            typer.echo(f"{path} was readable by other accounts; it is now its owner's only.")
 
 
 @app.command()
@@ -546,6 +550,9 @@ def audit_export(
         typer.echo(f"Exported {count} events.", err=True)
 
 
+app.add_typer(__import__("ooc.cli_data", fromlist=["app"]).app)  # backup, restore, SAR
+
+
 if __name__ == "__main__":
     app()
 
@@ -650,27 +657,18 @@ def plan_export(
                                                   "standard output).")] = None,
 ) -> None:
     """Write the plan with the columns `ooc plan import` reads."""
-    import csv
-
     from ooc.plan import COLUMNS, export_rows
+    from ooc.spreadsheet import write_csv_rows, write_table
 
     with reporting_errors():
         with Session(_engine()) as session:
-            rows = export_rows(session)
-        if out is not None and out.suffix.lower() == ".xlsx":
-            from openpyxl import Workbook
-
-            book = Workbook()
-            book.active.append(list(COLUMNS))
-            for row in rows:
-                book.active.append([row[c] for c in COLUMNS])
-            book.save(out)
+            rows = [[row[c] for c in COLUMNS] for row in export_rows(session)]
+        if out is None:
+            write_csv_rows(sys.stdout, [COLUMNS, *rows])
         else:
-            handle = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-            if out:
-                handle.close()
+            try:
+                write_table(out, COLUMNS, rows)
+            except OSError as e:
+                raise fail(f"Error: cannot write {out}: {e.strerror}.") from None
         if out:
             typer.echo(f"Wrote {len(rows)} actions to {out}.")

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 from ooc.errors import DatabaseUnavailable
+from ooc.private import create_private_file, private_folder
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_PRAGMAS = {
@@ -47,11 +48,15 @@ def make_engine(url: str, **kwargs) -> Engine:
             f"'{url}' is not a database URL. Use sqlite:///path/to/file.db or "
             "postgresql+psycopg://user@host/dbname.") from None
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            folder = Path(database).parent
-            if not folder.exists():
-                folder.mkdir(parents=True, exist_ok=True)
+        database = sqlite_path(parsed)
+        if database is not None:
+            # Children's records: the folder and the file owner-only from the start (SQLite
+            # would create the file 0644 and its -wal and -shm files like it).
+            private_folder(database.parent)
+            try:
+                create_private_file(database)
+            except FileExistsError:
+                pass
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -66,6 +71,17 @@ def make_engine(url: str, **kwargs) -> Engine:
         # psycopg 3 is the driver this project installs.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def sqlite_path(url) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def check_connection(engine: Engine) -> None:

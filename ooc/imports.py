@@ -76,6 +76,7 @@ from ooc.definitions import Definition, FormField
 from ooc.errors import GuardsFailed, InvalidForm, OocError, RoleNotAllowed
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, User
+from ooc.spreadsheet import csv_text
 
 # References looked up in the database per query when checking for existing cases.
 _LOOKUP_BATCH = 500
@@ -184,9 +185,7 @@ def column_guide(definition: Definition) -> list[Column]:
 
 def template_csv(definition: Definition) -> str:
     """A file with just the header row, to fill in."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(f.name for f in definition.referral.fields)
-    return out.getvalue()
+    return csv_text([[f.name for f in definition.referral.fields]], lineterminator="\r\n")
 
 
 # --- reading the file -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ooc.figures import FIGURE_IDS, FiguresConfig, Period, Target, compute_figur
 from ooc.figures.present import rag
 from ooc.machine import WorkflowRegistry
 from ooc.models import PlanAction, PlanNote, PlanObjective, PlanRagChange
+from ooc.spreadsheet import unquote
 
 RAGS = ("green", "amber", "red")
 COLUMNS = ("objective", "recommendation", "action", "owner", "original_due", "revised_due",
@@ -186,7 +187,8 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         header, body = (values[0], values[1:]) if values else ([], [])
     elif path.suffix.lower() == ".csv":
         reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))
-        header, *body = list(reader) or [[]]
+        # Text our export quoted against formula injection reads back as it was typed.
+        header, *body = [[unquote(cell) for cell in row] for row in reader] or [[]]
     else:
         raise PlanFileError(f"{path.name}: give a .csv or .xlsx file.")
     header = [h.strip().lower() for h in header]
@@ -275,8 +277,9 @@ def import_plan(session: Session, rows: list[dict[str, str]], *, author: str,
     return len(parsed)
 
 
-def export_rows(session: Session) -> list[dict[str, str]]:
-    """The plan as rows with the import's columns (the latest status note as `status`)."""
+def export_rows(session: Session) -> list[dict[str, Any]]:
+    """The plan as rows with the import's columns (the latest status note as `status`): dates
+    as dates and thresholds as numbers, for ooc.spreadsheet to write."""
     rows = []
     query = (select(PlanObjective, PlanAction)
              .join(PlanAction, PlanAction.objective_id == PlanObjective.id)
@@ -285,13 +288,11 @@ def export_rows(session: Session) -> list[dict[str, str]]:
         rows.append({
             "objective": objective.title, "recommendation": objective.recommendation,
             "action": action.title, "owner": action.owner,
-            "original_due": action.original_due.isoformat(),
-            "revised_due": action.revised_due.isoformat() if action.revised_due else "",
-            "completed_on": action.completed_on.isoformat() if action.completed_on else "",
+            "original_due": action.original_due, "revised_due": action.revised_due,
+            "completed_on": action.completed_on,
             "status": latest_note(session, action),
             "figure": action.figure_id or "",
-            "green": "" if action.green is None else f"{action.green:g}",
-            "amber": "" if action.amber is None else f"{action.amber:g}",
+            "green": action.green, "amber": action.amber,
             "rag": action.rag,
         })
     return rows

@@ -92,7 +92,7 @@ def test_import_rates_the_actions_and_keeps_each_change(session, registry, users
                                                           ("red", later.date())]
     exported = export_rows(session)
     assert exported[1]["status"] == "Room booked from September"
-    assert exported[0]["figure"] == "T2" and exported[0]["green"] == "90"
+    assert exported[0]["figure"] == "T2" and exported[0]["green"] == 90  # a number
 
 
 def test_a_file_with_bad_rows_lists_each_and_imports_nothing(session):

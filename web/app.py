@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from ooc.db import make_engine
 from ooc.machine import WorkflowRegistry
+from ooc.private import private_folder, write_private
 from ooc.settings import PROJECT_ROOT, Settings
 from web import errors
 from web.deps import Services
@@ -45,9 +46,8 @@ def secret_key(settings: Settings) -> str:
         return settings.secret_key
     path = PROJECT_ROOT / "var" / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        private_folder(path.parent)
+        write_private(path, secrets.token_urlsafe(48).encode())
     return path.read_text().strip()
 
 
