@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
@@ -18,6 +18,7 @@ from ooc.machine import WorkflowRegistry
 from ooc.settings import PROJECT_ROOT, Settings
 from web import errors
 from web.deps import Services
+from web.inputs import refuse_nul
 from web.routes import (
     admin,
     api,
@@ -54,7 +55,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
                registry: WorkflowRegistry | None = None,
                clock: Callable[[], datetime] | None = None) -> FastAPI:
     settings = settings or Settings.from_environ(os.environ)
-    app = FastAPI(title="ooc", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="ooc", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(refuse_nul)])
     app.state.services = Services(
         settings=settings,
         engine=engine or make_engine(settings.database_url),

@@ -22,6 +22,7 @@ from ooc.quorum import (
 )
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -123,7 +124,7 @@ def _user_page(request, services, admin, person, *, errors=None, problems=None,
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(request: Request, user_id: int, session: SessionDep, services: ServicesDep,
+def user_page(request: Request, user_id: ItemId, session: SessionDep, services: ServicesDep,
               user: Admin) -> Response:
     return _user_page(request, services, user, _user(session, user_id))
 
@@ -136,7 +137,7 @@ def _refused(request, session, services, admin, user_id, refusal: OocError, chos
 
 
 @router.post("/admin/users/{user_id}/roles")
-async def change_roles(request: Request, user_id: int, session: SessionDep,
+async def change_roles(request: Request, user_id: ItemId, session: SessionDep,
                        services: ServicesDep, user: Admin) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
@@ -158,7 +159,7 @@ async def change_roles(request: Request, user_id: int, session: SessionDep,
 
 
 @router.post("/admin/users/{user_id}/password")
-async def change_password(request: Request, user_id: int, session: SessionDep,
+async def change_password(request: Request, user_id: ItemId, session: SessionDep,
                           services: ServicesDep, user: Admin) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
@@ -173,7 +174,7 @@ async def change_password(request: Request, user_id: int, session: SessionDep,
 
 
 @router.post("/admin/users/{user_id}/active")
-async def change_active(request: Request, user_id: int, session: SessionDep,
+async def change_active(request: Request, user_id: ItemId, session: SessionDep,
                         services: ServicesDep, user: Admin) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))

@@ -31,6 +31,7 @@ from ooc.record import (
 )
 from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
 from web.forms import form_values, problems_of, read_form
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -84,7 +85,7 @@ def caseload(request: Request, session: SessionDep, services: ServicesDep,
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, case_id: int, session: SessionDep, services: ServicesDep,
+def case_page(request: Request, case_id: ItemId, session: SessionDep, services: ServicesDep,
               user: CaseViewer) -> Response:
     now = services.clock()
     case = load_case(session, services, user, case_id)
@@ -110,7 +111,7 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
 
 
 @router.get("/cases/{case_id}/print")
-def case_print(request: Request, case_id: int, session: SessionDep, services: ServicesDep,
+def case_print(request: Request, case_id: ItemId, session: SessionDep, services: ServicesDep,
                user: CaseViewer) -> Response:
     """The whole record on one page to print: no navigation, every earlier version open."""
     now = services.clock()
@@ -194,7 +195,7 @@ def _action_page(request, session, services, user, case, transition, *, values=N
 
 
 @router.get("/cases/{case_id}/actions/{trigger}")
-def action_form(request: Request, case_id: int, trigger: str, session: SessionDep,
+def action_form(request: Request, case_id: ItemId, trigger: str, session: SessionDep,
                 services: ServicesDep, user: CaseViewer) -> Response:
     case = load_case(session, services, user, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
@@ -213,7 +214,7 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
 
 
 @router.post("/cases/{case_id}/actions/{trigger}")
-def do_action(request: Request, case_id: int, trigger: str, session: SessionDep,
+def do_action(request: Request, case_id: ItemId, trigger: str, session: SessionDep,
               services: ServicesDep, user: CaseViewer, form: PostedForm) -> Response:
     # In the thread pool, as every route that uses the database (web.deps.posted_form says
     # why). On the event loop, writes queued rather than contending for SQLite's write lock,

@@ -21,6 +21,7 @@ from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting, User
 from ooc.quorum import describe, effective_quorum, known_agencies
 from web.deps import ServicesDep, SessionDep, require_roles
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -196,7 +197,7 @@ async def record_meeting(request: Request, session: SessionDep, services: Servic
 
 
 @router.get("/panel/meetings/{meeting_id}")
-def meeting_page(request: Request, meeting_id: int, session: SessionDep, services: ServicesDep,
+def meeting_page(request: Request, meeting_id: ItemId, session: SessionDep, services: ServicesDep,
                  user: PanelChair) -> Response:
     meeting = session.get(PanelMeeting, meeting_id)
     if meeting is None:

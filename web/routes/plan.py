@@ -17,6 +17,7 @@ from ooc.figures import FIGURE_IDS, FiguresConfig
 from ooc.models import PlanAction, PlanNote, PlanObjective, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import date_from_parts, date_parts
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -147,13 +148,13 @@ def _action_page(request, session, user, objective, action=None, *, values=None,
 
 
 @router.get("/plan/objectives/{objective_id}/actions/new")
-def new_action(request: Request, objective_id: int, session: SessionDep,
+def new_action(request: Request, objective_id: ItemId, session: SessionDep,
                user: PlanEditor) -> Response:
     return _action_page(request, session, user, _objective(session, objective_id))
 
 
 @router.get("/plan/actions/{action_id}")
-def action_page(request: Request, action_id: int, session: SessionDep,
+def action_page(request: Request, action_id: ItemId, session: SessionDep,
                 user: PlanEditor) -> Response:
     action = _action(session, action_id)
     return _action_page(request, session, user, _objective(session, action.objective_id), action)
@@ -185,7 +186,7 @@ def _save(request, session, services, user, form, objective, action=None) -> Res
 
 
 @router.post("/plan/objectives/{objective_id}/actions/new")
-async def add_action(request: Request, objective_id: int, session: SessionDep,
+async def add_action(request: Request, objective_id: ItemId, session: SessionDep,
                      services: ServicesDep, user: PlanEditor) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # first: a forged form learns nothing
@@ -193,7 +194,7 @@ async def add_action(request: Request, objective_id: int, session: SessionDep,
 
 
 @router.post("/plan/actions/{action_id}")
-async def change_action(request: Request, action_id: int, session: SessionDep,
+async def change_action(request: Request, action_id: ItemId, session: SessionDep,
                         services: ServicesDep, user: PlanEditor) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))

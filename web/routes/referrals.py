@@ -17,6 +17,7 @@ from ooc.imports import column_guide, import_referrals, template_csv
 from ooc.models import Case, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of, read_form
+from web.inputs import ItemId
 from web.pages import check_csrf, render_page
 
 router = APIRouter()
@@ -64,7 +65,7 @@ async def make_referral(request: Request, session: SessionDep, services: Service
 
 
 @router.get("/referrals/{case_id}/received")
-def referral_received(request: Request, case_id: int, session: SessionDep,
+def referral_received(request: Request, case_id: ItemId, session: SessionDep,
                       services: ServicesDep, user: Referrer) -> Response:
     """The confirmation after a referral: its reference and what happens next."""
     case = session.get(Case, case_id)
