@@ -240,6 +240,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise DefinitionError(f"{path}: no such file.") from None
     except tomllib.TOMLDecodeError as e:
         raise DefinitionError(f"{path} is not valid TOML: {e}.") from None
+    except UnicodeDecodeError as e:
+        raise DefinitionError(f"{path} is not UTF-8 text (byte {e.start + 1} cannot be read). "
+                              "Save it as UTF-8.") from None
+    except IsADirectoryError:
+        raise DefinitionError(f"{path} is a folder, not a workflow file.") from None
+    except OSError as e:
+        raise DefinitionError(f"{path} cannot be read: {e.strerror or e}.") from None
 
 
 def is_workflow_file(path: Path) -> bool:

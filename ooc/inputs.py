@@ -73,6 +73,14 @@ def has_nul(value: Any) -> bool:
     return False
 
 
+def too_long(**fields: tuple[str, str | None, int]) -> list[tuple[str, str]]:
+    """(name, message) for each text longer than its limit; fields are given as
+    name=(label, text, limit)."""
+    return [(name, f"{label} must be {limit:,} characters or fewer (this one has "
+                   f"{len(text):,}).")
+            for name, (label, text, limit) in fields.items() if text and len(text) > limit]
+
+
 NUL_MESSAGE = ("contains a NUL character (a zero byte), which cannot be stored. Remove it and "
                "try again.")
 

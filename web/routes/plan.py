@@ -14,6 +14,7 @@ from ooc import plan
 from ooc.accounts import display_names
 from ooc.errors import NotFound, OocError
 from ooc.figures import FIGURE_IDS, FiguresConfig
+from ooc.inputs import finite_number, too_long
 from ooc.models import PlanAction, PlanNote, PlanObjective, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import date_from_parts, date_parts
@@ -73,11 +74,17 @@ async def add_objective(request: Request, session: SessionDep, services: Service
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     title = (form.get("title") or "").strip()
+    recommendation = (form.get("recommendation") or "").strip()
     if not title:
         flash(request, "Write the objective before adding it.", success=False)
         return RedirectResponse("/plan", status_code=303)
-    plan.objective_named(session, title[:300], (form.get("recommendation") or "").strip()[:300],
-                         services.clock())
+    long = too_long(title=("The objective", title, plan.OBJECTIVE_LENGTH),
+                    recommendation=("The recommendation", recommendation,
+                                    plan.OBJECTIVE_LENGTH))
+    if long:
+        flash(request, f"{long[0][1]} Nothing was added.", success=False)
+        return RedirectResponse("/plan", status_code=303)
+    plan.objective_named(session, title, recommendation, services.clock())
     flash(request, f"Objective added: {title}.")
     return RedirectResponse("/plan", status_code=303)
 
@@ -102,11 +109,9 @@ def read_action_form(form) -> tuple[plan.ActionFields, dict[str, Any], dict[str,
             errors[name] = f"The {label} must be a real date, for example 30 9 2026"
             typed[name] = None
     for name in ("green", "amber"):
-        try:
-            typed[name] = float(values[name]) if values[name] else None
-        except ValueError:
+        typed[name] = finite_number(values[name]) if values[name] else None
+        if values[name] and typed[name] is None:
             errors[name] = f"Enter the {name} threshold as a number, like 90"
-            typed[name] = None
     fields = plan.ActionFields(title=values["title"], owner=values["owner"],
                                figure_id=values["figure_id"] or None,
                                manual_rag=values["manual_rag"] or None, **typed)
