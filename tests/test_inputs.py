@@ -120,11 +120,14 @@ def test_admin_plan_panel_and_quality_pages_for_ids_out_of_range_are_not_found(c
 
 def test_a_meeting_chosen_in_the_address_with_a_huge_or_foreign_number_is_ignored(
         client, session, registry, users):
-    case = Walker(session, registry, users).create()
-    sign_in(client, "case_manager")
+    walker = Walker(session, registry, users)
+    case = walker.create()
+    walker.to(case, "ready_for_panel")
+    sign_in(client, "chair")
     for chosen in ("²", "١", str(2**63)):
-        response = client.get(f"/cases/{case.id}/actions/take_case?meeting_id={chosen}")
+        response = client.get(f"/cases/{case.id}/actions/defer?meeting_id={chosen}")
         assert response.status_code == 200, chosen
+        assert "Defer" in response.text
 
 
 # --- NUL characters --------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""A database that cannot be reached is a 503 that says the request may not have been saved,
+never a 500 claiming that nothing was (web/errors.py)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ooc.db import make_engine
+from ooc.settings import Settings
+from tests.conftest import WORKFLOWS
+from tests.support import NOW
+from tests.web_support import csrf_token, sign_in
+from web.app import create_app
+
+MESSAGE = ("We could not reach the database. Your request may not have been saved: check "
+           "before trying again.")
+
+
+def app_on(engine, registry):
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
+                        workflows_dir=WORKFLOWS, secret_key="test-secret-key")
+    return create_app(settings=settings, engine=engine, registry=registry, clock=lambda: NOW)
+
+
+def unreachable_engine(kind: str, tmp_path):
+    if kind == "sqlite":
+        # The database's folder is gone: SQLite cannot open (or create) the file.
+        folder = tmp_path / "gone"
+        engine = make_engine(f"sqlite:///{folder / 'ooc.db'}")
+        shutil.rmtree(folder)
+        return engine
+    return make_engine("postgresql+psycopg://ooc@127.0.0.1:1/ooc",
+                       connect_args={"connect_timeout": 2})
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql",
+                                                         marks=pytest.mark.postgres)])
+def test_a_database_that_is_down_is_a_503_saying_the_request_may_not_be_saved(
+        kind, tmp_path, registry):
+    engine = unreachable_engine(kind, tmp_path)
+    with TestClient(app_on(engine, registry), raise_server_exceptions=False) as client:
+        api = client.get("/api/v1/cases", headers={"Authorization": "Bearer some-token"})
+        assert api.status_code == 503
+        assert api.json()["message"] == MESSAGE
+        page = client.post("/sign-in", data={"username": "case_manager", "password": "x",
+                                             "csrf_token": csrf_token(client)})
+        assert page.status_code == 503
+        assert MESSAGE in page.text
+        assert "Nothing you sent was saved" not in page.text
+    engine.dispose()
+
+
+def test_a_database_that_goes_down_during_a_session_is_a_503_on_the_page(app, users, tmp_path):
+    with TestClient(app, raise_server_exceptions=False) as client:
+        sign_in(client, "case_manager")
+        # Services is frozen: the engine is swapped as an outage would, behind its back.
+        object.__setattr__(app.state.services, "engine", unreachable_engine("sqlite", tmp_path))
+        response = client.get("/caseload")
+        assert response.status_code == 503
+        assert MESSAGE in response.text
