@@ -85,6 +85,8 @@ def test_the_schema_declares_the_range_of_ids_and_numbers(client):
         == (1, 5)
     transition = schema["components"]["schemas"]["TransitionIn"]["properties"]
     assert transition["reason"]["anyOf"][0]["maxLength"] == 20_000
+    assert all("503" in operation["responses"]
+               for path in schema["paths"].values() for operation in path.values())
 
 
 @pytest.mark.parametrize("offset", [2**31, 2**63])

@@ -53,7 +53,10 @@ roles, exactly as the user would in the pages.
 **Errors** are JSON: `{"error": title, "message": what happened, "reasons": [each unmet
 condition], "problems": [{"field", "message"} for each bad field]}` with status 401 (no valid
 token), 403 (the user's role may not do this), 404 (no such case), 409 (someone else changed
-the case first, or `expected_version` is out of date), 422 (unmet conditions or bad fields).
+the case first, or `expected_version` is out of date), 422 (unmet conditions or bad fields,
+including text with a NUL character), 503 (the database could not be reached: the request may
+not have been saved, so check before sending it again). An id in the address that is not a
+whole number from 1 to 2147483647 is 404, as for a case that does not exist.
 """
 
 
@@ -118,11 +121,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                                            "`expected_version` is not the case's version."},
     422: {"model": Problem, "description": "Unmet conditions (`reasons`) or bad fields "
                                            "(`problems`)."},
+    503: {"model": Problem, "description": "The database could not be reached; the request "
+                                           "may not have been saved."},
 }
 
 
 def errors_for(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: ERRORS[status] for status in statuses}
+    # Any request may meet a database that cannot be reached.
+    return {status: ERRORS[status] for status in (*statuses, 503)}
 
 
 class StateOut(BaseModel):
