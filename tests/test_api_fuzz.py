@@ -24,7 +24,7 @@ from tests.support import NOW, USERS, Walker, make_users
 ROLE_USERS = {role: next(name for name, roles in USERS.items() if roles == [role])
               for role in ("police", "case_manager", "manager", "panel_chair", "victim_worker",
                            "board", "admin")}
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = 50
 
 
 @pytest.fixture
