@@ -4,15 +4,19 @@ never a 500 claiming that nothing was (web/errors.py)."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from ooc.db import make_engine
 from ooc.settings import Settings
 from tests.conftest import WORKFLOWS
 from tests.support import NOW
 from tests.web_support import csrf_token, sign_in
+from web import errors
 from web.app import create_app
 
 MESSAGE = ("We could not reach the database. Your request may not have been saved: check "
@@ -61,3 +65,35 @@ def test_a_database_that_goes_down_during_a_session_is_a_503_on_the_page(app, us
         response = client.get("/caseload")
         assert response.status_code == 503
         assert MESSAGE in response.text
+
+
+def raising(exc: Exception) -> TestClient:
+    """A bare application with ooc's error handling whose one endpoint raises `exc`."""
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/api/v1/boom")
+    def boom():
+        raise exc
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_sqlite_locked_for_too_long_is_a_503_too():
+    locked = OperationalError("UPDATE cases ...", {}, sqlite3.OperationalError(
+        "database is locked"))
+    response = raising(locked).get("/api/v1/boom")
+    assert response.status_code == 503
+    assert response.json()["message"] == MESSAGE
+
+
+def test_a_value_the_database_refuses_is_a_422_and_a_race_it_catches_a_409():
+    too_long = DataError("INSERT ...", {}, Exception("value too long for type character "
+                                                      "varying(64)"))
+    response = raising(too_long).get("/api/v1/boom")
+    assert response.status_code == 422
+    assert "cannot be stored" in response.json()["message"]
+    raced = IntegrityError("INSERT ...", {}, Exception("duplicate key value"))
+    response = raising(raced).get("/api/v1/boom")
+    assert response.status_code == 409
+    assert "at the same moment" in response.json()["message"]
