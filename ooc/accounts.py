@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from ooc.calendar import to_utc
 from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
+from ooc.inputs import too_long
 from ooc.models import ApiToken, User
 from ooc.sign_in_sessions import end_all_sessions
 
@@ -31,6 +32,10 @@ TOKEN_LIFETIME = timedelta(days=90)
 # today" is what an administrator deciding to revoke a token needs to know.
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 12
+# A passphrase can be long; a megabyte pasted by mistake would only keep argon2 busy.
+MAX_PASSWORD_LENGTH = 1000
+USERNAME_LENGTH, DISPLAY_NAME_LENGTH, TEAM_LENGTH = (
+    User.__table__.c[name].type.length for name in ("username", "display_name", "team"))
 ROLES = ("police", "case_manager", "panel_chair", "manager", "victim_worker", "board", "admin")
 
 _hasher = PasswordHasher()
@@ -59,8 +64,14 @@ def find_user(session: Session, username: str) -> User | None:
 def add_user(session: Session, *, username: str, roles: list[str], password: str,
              display_name: str | None = None, team: str | None = None) -> User:
     """Create a user; refuses unknown roles, weak passwords and names already taken."""
-    problems = []
-    if not username or not username.replace("_", "").replace(".", "").isalnum():
+    problems = [FieldProblem(name, message) for name, message in too_long(
+        username=("A username", username, USERNAME_LENGTH),
+        display_name=("A display name", display_name, DISPLAY_NAME_LENGTH),
+        team=("A team's name", team, TEAM_LENGTH),
+        password=("A password", password, MAX_PASSWORD_LENGTH))]
+    if problems and problems[0].field == "username":
+        pass  # too long: said once
+    elif not username or not username.replace("_", "").replace(".", "").isalnum():
         problems.append(FieldProblem("username", "A username may use only letters, numbers, "
                                                  "dots and underscores."))
     elif find_user(session, username):
@@ -92,6 +103,8 @@ def display_names(session: Session, usernames) -> dict[str, str]:
 
 
 def set_password(user: User, password: str) -> None:
+    for name, message in too_long(password=("A password", password, MAX_PASSWORD_LENGTH)):
+        raise InvalidForm([FieldProblem(name, message)])
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidForm([FieldProblem("password", f"The password must be at least "
                                                     f"{MIN_PASSWORD_LENGTH} characters long.")])

@@ -54,6 +54,42 @@ def reporting_errors() -> Iterator[None]:
         reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
         raise fail(f"Error: the database refused the operation: {reason}. If the schema is "
                    "missing or old, run `ooc init`.") from None
+    except UnicodeDecodeError as e:
+        # Readers name their file where they can; this is for one that did not.
+        raise fail(f"Error: a file is not UTF-8 text (byte {e.start + 1} cannot be read). "
+                   "Save it as UTF-8 and try again.") from None
+    except UnicodeEncodeError:
+        # Text from the command line or standard input that was not UTF-8 (Python keeps the
+        # bytes it cannot decode as "surrogates", which nothing can store).
+        raise fail("Error: some of the text given is not UTF-8. Give it as UTF-8 and try "
+                   "again.") from None
+    except OSError as e:
+        raise fail(f"Error: {_file_problem(e)}") from None
+
+
+def _file_problem(e: OSError) -> str:
+    """An operating system's refusal to read or write a file, in plain words."""
+    name = e.filename or "the file"
+    folder = Path(str(name)).parent
+    if isinstance(e, FileNotFoundError) and e.filename and not folder.exists():
+        return f"cannot write {name}: there is no folder {folder}. Create it, or choose " \
+               "another place."
+    if isinstance(e, FileNotFoundError):
+        return f"there is no file {name}."
+    if isinstance(e, IsADirectoryError):
+        return f"{name} is a folder, not a file."
+    if isinstance(e, PermissionError):
+        return f"{name} cannot be used: permission denied."
+    return f"{name} cannot be used: {e.strerror or e}."
+
+
+def check_out_folder(out: Path | None) -> None:
+    """Refuse, before any work is done, to write into a folder that does not exist."""
+    if out is not None and not out.parent.exists():
+        raise fail(f"Error: cannot write {out}: there is no folder {out.parent}. Create it, "
+                   "or choose another place.")
+    if out is not None and out.is_dir():
+        raise fail(f"Error: {out} is a folder; give the name of the file to write.")
 
 
 def _settings():
@@ -236,8 +272,9 @@ def users_add(
         raise fail("Error: give the password on standard input with --password-stdin, for "
                    "example: printf '%s' \"$PASSWORD\" | ooc users add NAME --role manager "
                    "--password-stdin")
-    password = sys.stdin.readline().rstrip("\r\n")
     with reporting_errors():
+        password = sys.stdin.readline().rstrip("\r\n")
+        password.encode("utf-8")  # raises, with a message, for a password that is not UTF-8
         with unit_of_work(_engine()) as session:
             user = add_user(session, username=username, roles=role, password=password,
                             display_name=name)
@@ -539,6 +576,7 @@ def audit_export(
     """Write every audit event as one JSON object per line."""
     from ooc.audit import export_events
 
+    check_out_folder(out)
     with reporting_errors():
         engine = _engine()
         with Session(engine) as session:
@@ -588,6 +626,7 @@ def report_board(
     from ooc.figures import FiguresConfig, Period
     from ooc.plan import refresh_ratings
 
+    check_out_folder(out)
     with reporting_errors():
         if format_ not in FORMATS:
             raise OocError(f"--format {format_!r} is not one of {', '.join(FORMATS)}.")
@@ -660,6 +699,7 @@ def plan_export(
     from ooc.plan import COLUMNS, export_rows
     from ooc.spreadsheet import write_csv_rows, write_table
 
+    check_out_folder(out)
     with reporting_errors():
         with Session(_engine()) as session:
             rows = [[row[c] for c in COLUMNS] for row in export_rows(session)]

@@ -14,7 +14,8 @@ from typing import Any
 
 from ooc.errors import DefinitionError
 from ooc.guards import GUARDS
-from ooc.models import REFERRAL_COLUMNS, TRACK_COLUMNS
+from ooc.inputs import STRING_MAX_LENGTH, TEXT_MAX_LENGTH
+from ooc.models import REFERRAL_COLUMNS, TRACK_COLUMNS, Case
 
 FIELD_TYPES = {"string", "text", "bool", "int", "date", "choice", "meeting"}
 OPTION_TABLES = {"outcomes", "ethnicities"}
@@ -39,6 +40,8 @@ class FormField:
     options: tuple[Option, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    # The most characters a string or text answer may have (`max_length`, or a default).
+    max_length: int | None = None
     options_from: str | None = None  # the table a choice's options come from, if any
     # Asked only when another field of the form has one of these answers ("yes"/"no" for a
     # yes-or-no question); otherwise not shown and not recorded.
@@ -237,6 +240,13 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise DefinitionError(f"{path}: no such file.") from None
     except tomllib.TOMLDecodeError as e:
         raise DefinitionError(f"{path} is not valid TOML: {e}.") from None
+    except UnicodeDecodeError as e:
+        raise DefinitionError(f"{path} is not UTF-8 text (byte {e.start + 1} cannot be read). "
+                              "Save it as UTF-8.") from None
+    except IsADirectoryError:
+        raise DefinitionError(f"{path} is a folder, not a workflow file.") from None
+    except OSError as e:
+        raise DefinitionError(f"{path} cannot be read: {e.strerror or e}.") from None
 
 
 def is_workflow_file(path: Path) -> bool:
@@ -528,7 +538,7 @@ class _Builder:
     def _fields(self, raw: Any, where: str) -> tuple[FormField, ...]:
         fields: list[FormField] = []
         allowed = {"name", "label", "type", "required", "hint", "options", "options_from",
-                   "min", "max", "shown_when"}
+                   "min", "max", "max_length", "shown_when"}
         for item in raw or []:
             name = item.get("name", "?")
             here = f"{where} field '{name}'"
@@ -555,6 +565,12 @@ class _Builder:
                 self.problems.add(f"{here}: only a choice has options.")
             if kind != "int" and ("min" in item or "max" in item):
                 self.problems.add(f"{here}: only an int has min and max.")
+            max_length = self._get(item, "max_length", int, here)
+            if max_length is not None and (kind not in ("string", "text") or max_length < 1):
+                self.problems.add(f"{here}: only a string or text has max_length, a whole "
+                                  "number of characters from 1.")
+            if kind in ("string", "text") and max_length is None:
+                max_length = STRING_MAX_LENGTH if kind == "string" else TEXT_MAX_LENGTH
             fields.append(FormField(
                 name=name,
                 label=self._get(item, "label", str, here, default=name, required=True),
@@ -564,6 +580,7 @@ class _Builder:
                 options=options,
                 minimum=self._get(item, "min", int, here),
                 maximum=self._get(item, "max", int, here),
+                max_length=max_length if kind in ("string", "text") else None,
                 options_from=item.get("options_from") if kind == "choice" else None,
                 **self._shown_when(item, here, fields),
             ))
@@ -719,6 +736,14 @@ class _Builder:
             if f.name not in REFERRAL_COLUMNS:
                 self.problems.add(f"[referral] field '{f.name}': not a referral column "
                                   f"(use one of {', '.join(REFERRAL_COLUMNS)}).")
+        # A referral's text goes into a column of its own, which may hold less than the
+        # default: the field takes no more than its column holds.
+        columns = Case.__table__.c
+        fields = tuple(
+            replace(f, max_length=min(f.max_length, columns[f.name].type.length))
+            if f.max_length and f.name in columns
+            and getattr(columns[f.name].type, "length", None) else f
+            for f in fields)
         return Referral(roles=referral_roles, guards=guards, fields=fields)
 
     def _check_graph(self, tracks: dict[str, Track], states: dict[str, State],

@@ -6,11 +6,14 @@ Values may come from an HTML form (all text) or from JSON; both are turned into 
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Any
 
+from ooc.calendar import CALENDAR_LAST, uk_date
 from ooc.definitions import FormField
 from ooc.errors import FieldProblem
+from ooc.inputs import EARLIEST_DATE, MAX_ID, MAX_WHOLE_NUMBER, NUL_MESSAGE, has_nul, whole_number
 
 TRUE_WORDS = {"true", "yes", "on", "1"}
 FALSE_WORDS = {"false", "no", "off", "0"}
@@ -25,7 +28,13 @@ def _coerce(f: FormField, value: Any) -> Any:
     if f.type in ("string", "text"):
         if not isinstance(value, str):
             raise ValueError(f"{f.label} must be text.")
-        return value.strip()
+        if has_nul(value):
+            raise ValueError(f"{f.label} {NUL_MESSAGE}")
+        value = value.strip()
+        if f.max_length is not None and len(value) > f.max_length:
+            raise ValueError(f"{f.label} must be {f.max_length:,} characters or fewer "
+                             f"(it has {len(value):,}).")
+        return value
     if f.type == "bool":
         if isinstance(value, bool):
             return value
@@ -35,34 +44,62 @@ def _coerce(f: FormField, value: Any) -> Any:
     if f.type in ("int", "meeting"):
         if isinstance(value, bool):
             raise ValueError(f"{f.label} must be a whole number.")
-        try:
-            number = int(value.strip()) if isinstance(value, str) else int(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{f.label} must be a whole number.") from None
-        if isinstance(value, float) and value != number:
+        number = _whole_number(value)
+        if number is None:
             raise ValueError(f"{f.label} must be a whole number.")
-        if f.minimum is not None and number < f.minimum or (
-                f.maximum is not None and number > f.maximum):
-            raise ValueError(f"{f.label} must be between {f.minimum} and {f.maximum}.")
-        if f.type == "meeting" and number < 1:
-            raise ValueError(f"{f.label}: choose a panel meeting.")
+        if f.type == "meeting":
+            if not 1 <= number <= MAX_ID:
+                raise ValueError(f"{f.label}: choose a panel meeting.")
+            return number
+        low = f.minimum if f.minimum is not None else -MAX_WHOLE_NUMBER
+        high = f.maximum if f.maximum is not None else MAX_WHOLE_NUMBER
+        if not low <= number <= high:
+            raise ValueError(f"{f.label} must be between {low:,} and {high:,}.")
         return number
     if f.type == "date":
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(value.strip())
-        except (AttributeError, ValueError):
+        day = _date(value)
+        if day is None:
             raise ValueError(
                 f"{f.label} must be a real date, written as year-month-day, "
                 "for example 2026-03-27."
-            ) from None
+            )
+        if not EARLIEST_DATE <= day <= CALENDAR_LAST:
+            raise ValueError(f"{f.label} must be between {uk_date(EARLIEST_DATE)} and "
+                             f"{uk_date(CALENDAR_LAST)}.")
+        return day
     if f.type == "choice":
         allowed = {o.value for o in f.options}
-        if value not in allowed:
+        if not isinstance(value, str) or value not in allowed:
             raise ValueError(f"{f.label}: choose one of the options given.")
         return value
     raise ValueError(f"{f.label} has an unknown type.")
+
+
+def _whole_number(value: Any) -> int | None:
+    """A whole number from JSON (an int, or a float with no fraction) or typed text in ASCII
+    digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    return whole_number(value) if isinstance(value, str) else None
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return None
+    if isinstance(value, date):
+        return value
+    # fromisoformat also reads '20260327' and '2026-W13-5'; a form writes year-month-day.
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+                                                      value.strip()):
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
 
 
 def _missing_message(f: FormField) -> str:

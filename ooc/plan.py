@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,11 +23,14 @@ from ooc.calendar import local_date, quarter_of, to_utc, uk_date
 from ooc.errors import OocError
 from ooc.figures import FIGURE_IDS, FiguresConfig, Period, Target, compute_figures
 from ooc.figures.present import rag
+from ooc.inputs import TEXT_MAX_LENGTH, finite_number, has_nul, too_long
 from ooc.machine import WorkflowRegistry
 from ooc.models import PlanAction, PlanNote, PlanObjective, PlanRagChange
 from ooc.spreadsheet import unquote
 
 RAGS = ("green", "amber", "red")
+TITLE_LENGTH, OWNER_LENGTH = (PlanAction.__table__.c[n].type.length for n in ("title", "owner"))
+OBJECTIVE_LENGTH = PlanObjective.__table__.c["title"].type.length
 COLUMNS = ("objective", "recommendation", "action", "owner", "original_due", "revised_due",
            "completed_on", "status", "figure", "green", "amber", "rag")
 
@@ -101,6 +105,8 @@ def add_note(session: Session, *, action: PlanAction, text: str, author: str,
     text = text.strip()
     if not text:
         raise OocError("Write the status note before saving it.")
+    if len(text) > TEXT_MAX_LENGTH:
+        raise OocError(f"The status note must be {TEXT_MAX_LENGTH:,} characters or fewer.")
     note = PlanNote(action_id=action.id, at=to_utc(now), author=author, text=text)
     session.add(note)
     session.flush()
@@ -122,7 +128,13 @@ class ActionFields:
     manual_rag: str | None = None
 
     def problems(self) -> list[str]:
-        problems = []
+        problems = [message[0].lower() + message[1:-1] for _, message in too_long(
+            title=("The action", self.title.strip(), TITLE_LENGTH),
+            owner=("The owner", self.owner.strip(), OWNER_LENGTH))]
+        for name in ("green", "amber"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and 0 <= value <= 100):
+                problems.append(f"the {name} threshold must be a percentage from 0 to 100")
         if not self.title.strip():
             problems.append("the action is missing")
         if not self.owner.strip():
@@ -135,7 +147,7 @@ class ActionFields:
                                 f"{', '.join(FIGURE_IDS)})")
             if self.green is None or self.amber is None:
                 problems.append("a linked figure needs both a green and an amber threshold")
-            elif self.amber > self.green:
+            elif self.amber > self.green and not problems:
                 problems.append("the amber threshold must not be above the green one")
         if self.manual_rag and self.manual_rag not in RAGS:
             problems.append(f"the RAG rating {self.manual_rag!r} is not green, amber or red")
@@ -186,7 +198,12 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         values = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
         header, body = (values[0], values[1:]) if values else ([], [])
     elif path.suffix.lower() == ".csv":
-        reader = csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise PlanFileError(f"{path.name} is not UTF-8 text (byte {e.start + 1} cannot be "
+                                "read). Save it as 'CSV UTF-8' and import it again.") from None
+        reader = csv.reader(io.StringIO(text))
         # Text our export quoted against formula injection reads back as it was typed.
         header, *body = [[unquote(cell) for cell in row] for row in reader] or [[]]
     else:
@@ -226,11 +243,10 @@ def _date(value: str, what: str, problems: list[str]) -> date | None:
 def _number(value: str, what: str, problems: list[str]) -> float | None:
     if not value.strip():
         return None
-    try:
-        return float(value)
-    except ValueError:
+    number = finite_number(value)
+    if number is None:
         problems.append(f"the {what} threshold {value!r} is not a number")
-        return None
+    return number
 
 
 def import_plan(session: Session, rows: list[dict[str, str]], *, author: str,
@@ -254,6 +270,12 @@ def import_plan(session: Session, rows: list[dict[str, str]], *, author: str,
             manual_rag=get("rag").lower() or None)
         if not get("objective"):
             problems.append("the objective is missing")
+        problems += [message[0].lower() + message[1:-1] for _, message in too_long(
+            objective=("The objective", get("objective"), OBJECTIVE_LENGTH),
+            recommendation=("The recommendation", get("recommendation"), OBJECTIVE_LENGTH),
+            status=("The status note", get("status"), TEXT_MAX_LENGTH))]
+        if has_nul(row):
+            problems.append("a cell holds a NUL character (a zero byte), which cannot be stored")
         # An unreadable date is reported once, not also as missing.
         problems += [p for p in fields.problems()
                      if not (p == "the original due date is missing" and get("original_due"))]

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from ooc.calendar import quarter_of, to_utc
 from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
 from ooc.figures.model import local_midnight
+from ooc.inputs import TEXT_MAX_LENGTH, too_long
 from ooc.models import AuditEvent, Case, QualityAudit
 
 SAMPLE_SHARE = 0.20
@@ -90,6 +91,8 @@ def record_audit(session: Session, *, audit_id: int, answers: dict[str, str | No
         raise NotFound(f"There is no quality audit {audit_id}.")
     problems = [FieldProblem(q.code, f"Say whether {q.label.lower()} was sufficient")
                 for q in QUESTIONS if answers.get(q.code) not in (SUFFICIENT, INSUFFICIENT)]
+    problems += [FieldProblem(name, message) for name, message in too_long(
+        notes=("The notes", (notes or "").strip(), TEXT_MAX_LENGTH))]
     if problems:
         raise InvalidForm(problems)
     audit.answers = {q.code: answers[q.code] for q in QUESTIONS}

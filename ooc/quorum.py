@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from ooc.calendar import to_utc
 from ooc.definitions import Definition, Option, Quorum
 from ooc.errors import FieldProblem, InvalidForm, RoleNotAllowed
+from ooc.inputs import too_long, whole_number
 from ooc.models import QuorumRule, User
 
 
@@ -74,6 +75,9 @@ def known_agencies(session: Session, definition: Definition) -> list[Option]:
     return list(agencies.values())
 
 
+AGENCY_NAME_LENGTH = 60
+
+
 def agency_code(label: str) -> str:
     """An agency's code from its name: "Youth offending team" -> "youth_offending_team"."""
     return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
@@ -91,7 +95,11 @@ def change_quorum(session: Session, *, definition: Definition, agencies: list[Op
     known = known_agencies(session, definition)
     agencies = list(agencies)
     new_agency = new_agency.strip()
-    if new_agency:
+    # The agency's code is stored per attendance, in a column of 64 characters.
+    long = too_long(new_agency=("The new agency's name", new_agency, AGENCY_NAME_LENGTH))
+    if long:
+        problems.append(FieldProblem(*long[0]))
+    elif new_agency:
         code = agency_code(new_agency)
         if not code:
             problems.append(FieldProblem("new_agency", "Enter the new agency's name using "
@@ -111,10 +119,8 @@ def change_quorum(session: Session, *, definition: Definition, agencies: list[Op
         if code not in listed:
             problems.append(FieldProblem("required", f"{labels.get(code, code)} must attend, so "
                                                      "it must also be one of the agencies."))
-    try:
-        minimum = int(str(minimum_others).strip())
-    except ValueError:
-        minimum = None
+    minimum = whole_number(str(minimum_others))
+    if minimum is None:
         problems.append(FieldProblem("minimum_others", "Enter how many other agencies must "
                                                        "attend as a whole number, like 2."))
     if minimum is not None:

@@ -210,7 +210,7 @@ def read_date(parts: Mapping[str, str], label: str, today: date
     if missing:
         return None, FieldProblem(label, f"{label} must include a {' and '.join(missing)}"), \
             set(missing)
-    not_numbers = {p for p in DATE_PARTS if not typed[p].isdigit()}
+    not_numbers = {p for p in DATE_PARTS if not (typed[p].isascii() and typed[p].isdigit())}
     if not_numbers:
         return None, FieldProblem(label, f"{label} must be a real date"), not_numbers
     if len(typed["year"]) != 4:

@@ -9,7 +9,7 @@ leaves the case exactly as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +37,7 @@ from ooc.figures.facts import add_new_case_facts
 from ooc.figures.upkeep import record_event
 from ooc.forms import clean_form, to_json
 from ooc.guards import GuardContext, evaluate, failures, holds
+from ooc.inputs import NUL_MESSAGE, TEXT_MAX_LENGTH, calendar_date_problem, has_nul
 from ooc.machine import TrackState, WorkflowRegistry
 from ooc.models import TRACK_COLUMNS, Case, User
 from ooc.search import index_case
@@ -67,17 +68,13 @@ def _track_states(case: Case) -> dict[str, str]:
 # --- creating a case -------------------------------------------------------------------------
 
 
-def _too_long(fields, values: dict[str, Any]) -> list[FieldProblem]:
-    """Text longer than its column holds: refused here, the same on every database."""
-    columns = Case.__table__.c
-    problems = []
-    for f in fields:
-        limit = getattr(columns[f.name].type, "length", None)
-        value = values.get(f.name)
-        if limit and isinstance(value, str) and len(value) > limit:
-            problems.append(FieldProblem(f.name, f"{f.label} must be {limit} characters or "
-                                                 "fewer."))
-    return problems
+def _outside_calendar(definition: Definition, values: dict[str, Any]) -> list[FieldProblem]:
+    """Dates that deadlines count working days from must lie in the working-day calendar."""
+    labels = {f.name: f.label for f in definition.referral.fields}
+    starts = {name for rule in definition.deadlines for name in rule.from_fields}
+    return [FieldProblem(name, problem) for name in sorted(starts)
+            if isinstance(values.get(name), date)
+            and (problem := calendar_date_problem(labels.get(name, name), values[name]))]
 
 
 def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
@@ -89,7 +86,7 @@ def create_case(session: Session, *, registry: WorkflowRegistry, actor: User,
     if role is None:
         raise RoleNotAllowed(_role_refusal(actor, definition.referral.roles, "make a referral"))
     values, problems = clean_form(definition.referral.fields, referral)
-    problems += _too_long(definition.referral.fields, values)
+    problems += _outside_calendar(definition, values)
     if problems:
         raise InvalidForm(problems)
     values.setdefault("victim_opted_out", False)
@@ -222,6 +219,11 @@ def find_transition(definition: Definition, case: Case, trigger: str) -> tuple[s
 def _check_reason(transition: Transition, reason: str | None,
                   reason_code: str | None) -> list[FieldProblem]:
     problems = []
+    if reason and has_nul(reason):
+        problems.append(FieldProblem("reason", f"The reason {NUL_MESSAGE}"))
+    if reason and len(reason.strip()) > TEXT_MAX_LENGTH:
+        problems.append(FieldProblem("reason", f"The reason must be {TEXT_MAX_LENGTH:,} "
+                                               "characters or fewer."))
     if transition.reason == "required" and not (reason and reason.strip()):
         problems.append(FieldProblem("reason", f"Give a reason to {transition.label.lower()}."))
     if transition.reason == "none" and (reason or reason_code):

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ooc.figures import BadPeriod, FiguresConfig, Period, compute_figures
+from ooc.figures import BadPeriod, FiguresConfig, FiguresFileError, Period, compute_figures
 from ooc.figures.facts import facts_differences, refresh_facts
 from ooc.figures.suppression import suppressed_cells
 from tests.support import Walker, assessment, decision, make_meeting
@@ -192,5 +192,5 @@ def test_a_period_that_ends_before_it_starts_is_refused():
 
 def test_an_unknown_figure_in_the_targets_is_refused(tmp_path):
     (tmp_path / "figures.toml").write_text("[targets.T9]\ngreen = 90\namber = 75\n")
-    with pytest.raises(BadPeriod, match="no figure T9"):
+    with pytest.raises(FiguresFileError, match="no figure T9"):
         FiguresConfig.load(tmp_path)

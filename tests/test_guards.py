@@ -390,7 +390,7 @@ def test_referral_text_longer_than_its_column_is_refused_on_every_database(sessi
                             now=Walker(session, registry, users).now,
                             referral=referral(police_reference="X" * 65))
     session.rollback()
-    assert raised.value.reasons == ["Police reference must be 64 characters or fewer."]
+    assert raised.value.reasons == ["Police reference must be 64 characters or fewer (it has 65)."]
 
 
 def test_a_victim_who_opted_out_is_never_offered_contact_and_the_case_still_closes(walker):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
@@ -19,6 +19,7 @@ from ooc.private import private_folder, write_private
 from ooc.settings import PROJECT_ROOT, Settings
 from web import errors
 from web.deps import Services
+from web.inputs import refuse_nul
 from web.routes import (
     account,
     admin,
@@ -55,7 +56,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
                registry: WorkflowRegistry | None = None,
                clock: Callable[[], datetime] | None = None) -> FastAPI:
     settings = settings or Settings.from_environ(os.environ)
-    app = FastAPI(title="ooc", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="ooc", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(refuse_nul)])
     app.state.services = Services(
         settings=settings,
         engine=engine or make_engine(settings.database_url),

@@ -12,10 +12,13 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ooc import errors
+from ooc.inputs import MAX_ID
 from web.deps import Forbidden, SignInRequired
 from web.pages import CsrfFailed, render_page
 from web.routes.cases import typed_pairs
@@ -37,6 +40,15 @@ STATUS = {
     errors.UnknownTrigger: 422,
     errors.DatabaseUnavailable: 503,
 }
+# The request may have reached the database before it went away (a commit whose answer was
+# lost), so this never says that nothing was saved.
+UNREACHABLE = ("We could not reach the database. Your request may not have been saved: check "
+               "before trying again.")
+UNSTORABLE = ("Something you sent cannot be stored: a text too long or a number too large. "
+              "Nothing was saved. Shorten or correct it and try again.")
+RACED = ("Someone else saved the same thing at the same moment, so nothing you sent was saved. "
+         "Reload the page to see it, then try again if it is still needed.")
+
 TITLES = {
     400: "This form has expired",
     401: "Sign in to use the API",
@@ -116,10 +128,40 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if all(e["loc"][:1] == ("path",) for e in exc.errors()):
+            # An address whose id is not a number, or out of the range of ids, names nothing
+            # that exists: the same answer as an id that exists nowhere.
+            message = (f"There is nothing at {request.url.path}: ids are whole numbers from 1 "
+                       f"to {MAX_ID}." if wants_json(request)
+                       else "If you typed the web address, check it is correct.")
+            return problem_response(request, 404, message)
         problems = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body",
                      "message": e["msg"]} for e in exc.errors()]
         return problem_response(request, 422, "The request is not valid.",
                                 [f"{p['field']}: {p['message']}" for p in problems], problems)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unreachable(request: Request, exc: Exception) -> Response:
+        # Down, restarting, out of connections, or (SQLite) locked by another writer too long.
+        log.error("Database unavailable on %s %s: %s", request.method, request.url.path,
+                  str(exc).splitlines()[0])
+        return problem_response(request, 503, UNREACHABLE)
+
+    @app.exception_handler(DataError)
+    async def database_refused_value(request: Request, exc: DataError) -> Response:
+        # Every input is checked before it reaches the database (ooc.inputs); this is the
+        # backstop for a value a check missed, still a clear answer rather than a 500.
+        log.error("Value refused by the database on %s %s: %s", request.method,
+                  request.url.path, str(exc).splitlines()[0])
+        return problem_response(request, 422, UNSTORABLE)
+
+    @app.exception_handler(IntegrityError)
+    async def database_conflict(request: Request, exc: IntegrityError) -> Response:
+        log.error("Integrity error on %s %s: %s", request.method, request.url.path,
+                  str(exc).splitlines()[0])
+        return problem_response(request, 409, RACED)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

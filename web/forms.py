@@ -27,7 +27,8 @@ def date_from_parts(form: FormData, name: str) -> tuple[str | None, dict[str, st
     parts = {part: (form.get(f"{name}-{part}") or "").strip() for part in ("day", "month", "year")}
     if not any(parts.values()):
         return None, parts
-    if not all(p.isdigit() for p in parts.values()):
+    # ASCII digits only: str.isdigit() also passes '²', which int() then cannot read.
+    if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts.values()):
         return "not a date", parts
     return f"{int(parts['year']):04d}-{int(parts['month']):02d}-{int(parts['day']):02d}", parts
 

@@ -77,7 +77,9 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     expected = request.session.get("csrf")
-    if not expected or not submitted or not secrets.compare_digest(expected, submitted):
+    # compare_digest takes ASCII text only: anything else is not a token this service made.
+    if not expected or not isinstance(submitted, str) or not submitted.isascii() or \
+            not secrets.compare_digest(expected, submitted):
         raise CsrfFailed()
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from ooc.errors import OocError
 from ooc.figures.children import children_figures, cohort_cube
 from ooc.figures.decisions import decision_cube, decision_figures, meeting_attendance
 from ooc.figures.model import BadPeriod, Count, Figure, Period, Row, Statistic
@@ -57,14 +59,58 @@ class FiguresConfig:
         path = workflows_dir / "figures.toml"
         if not path.exists():
             return cls()
-        raw = tomllib.loads(path.read_text())
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise FiguresFileError(f"{path} is not UTF-8 text (byte {e.start + 1} cannot be "
+                                   "read). Save it as UTF-8.") from None
+        except tomllib.TOMLDecodeError as e:
+            raise FiguresFileError(f"{path} is not valid TOML: {e}.") from None
         unknown = sorted(set(raw.get("targets", {})) - set(FIGURE_IDS))
         if unknown:
-            raise BadPeriod(f"{path.name}: there is no figure {', '.join(unknown)}. "
-                            f"Targets can be set for {', '.join(FIGURE_IDS)}.")
-        return cls(suppression_threshold=int(raw.get("suppression_threshold", 4)),
-                   population={k: int(v) for k, v in raw.get("population", {}).items()},
-                   targets={k: Target(**v) for k, v in raw.get("targets", {}).items()})
+            raise FiguresFileError(f"{path.name}: there is no figure {', '.join(unknown)}. "
+                                   f"Targets can be set for {', '.join(FIGURE_IDS)}.")
+        problems = []
+        threshold = raw.get("suppression_threshold", 4)
+        if not _whole(threshold) or threshold < 0:
+            problems.append(f"suppression_threshold must be a whole number from 0, not "
+                            f"{threshold!r}.")
+        population = raw.get("population", {})
+        problems += [f"[population] {k} must be a whole number from 0, not {v!r}."
+                     for k, v in population.items() if not _whole(v) or v < 0]
+        targets = {}
+        for figure, target in raw.get("targets", {}).items():
+            bad = _target_problem(target)
+            if bad:
+                problems.append(f"[targets.{figure}] {bad}")
+            else:
+                targets[figure] = Target(**target)
+        if problems:
+            raise FiguresFileError(f"{path} has settings that cannot be used.", problems)
+        return cls(suppression_threshold=threshold, population=population, targets=targets)
+
+
+class FiguresFileError(OocError):
+    """workflows/figures.toml cannot be read or has a setting that cannot be used."""
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _target_problem(target: object) -> str | None:
+    """Why a target cannot be used: each threshold a percentage, `nan` and `inf` refused."""
+    if not isinstance(target, dict) or set(target) - {"green", "amber", "lower_is_better"} \
+            or not {"green", "amber"} <= set(target):
+        return "needs green and amber (and may say lower_is_better), and nothing else."
+    for name in ("green", "amber"):
+        value = target[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value) or not 0 <= value <= 100:
+            return f"{name} must be a percentage from 0 to 100, not {value!r}."
+    if not isinstance(target.get("lower_is_better", False), bool):
+        return "lower_is_better must be true or false."
+    return None
 
 
 # The queries behind the figures (each a pass over one table, or a small read), longest first

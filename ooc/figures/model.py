@@ -36,6 +36,15 @@ class Period:
         if start < CALENDAR_FIRST or end > CALENDAR_LAST:
             raise BadPeriod(f"Figures can be worked out for dates from {CALENDAR_FIRST:%Y} to "
                             f"{CALENDAR_LAST:%Y}. Give a period within those years.")
+        if as_of is not None:
+            as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+            if as_of < local_midnight(start):
+                raise BadPeriod(f"The figures cannot be worked out as at {as_of:%d %B %Y %H:%M}, "
+                                f"before the period starts on {start:%d %B %Y}. Give a time "
+                                "on or after the start of the period.")
+            if as_of >= local_midnight(CALENDAR_LAST + timedelta(days=1)):
+                raise BadPeriod(f"Figures can be worked out as at a time up to the end of "
+                                f"{CALENDAR_LAST:%Y}, not {as_of:%d %B %Y}.")
         if as_of is None:
             as_of = local_midnight(end + timedelta(days=1))
             if now is not None and now.replace(tzinfo=now.tzinfo or UTC) < as_of:

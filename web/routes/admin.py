@@ -32,6 +32,7 @@ from ooc.quorum import (
 from ooc.sign_in_sessions import end_all_sessions, list_sessions
 from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
 from web.forms import problems_of
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -138,13 +139,13 @@ def _user_page(request, session, services, admin, person, *, errors=None, proble
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(request: Request, user_id: int, session: SessionDep, services: ServicesDep,
+def user_page(request: Request, user_id: ItemId, session: SessionDep, services: ServicesDep,
               user: Admin) -> Response:
     return _user_page(request, session, services, user, _user(session, user_id))
 
 
 @router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
-def revoke_users_token(request: Request, user_id: int, token_id: int, session: SessionDep,
+def revoke_users_token(request: Request, user_id: ItemId, token_id: ItemId, session: SessionDep,
                        services: ServicesDep, user: Admin, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
@@ -154,7 +155,7 @@ def revoke_users_token(request: Request, user_id: int, token_id: int, session: S
 
 
 @router.post("/admin/users/{user_id}/sign-out")
-def sign_user_out(request: Request, user_id: int, session: SessionDep, user: Admin,
+def sign_user_out(request: Request, user_id: ItemId, session: SessionDep, user: Admin,
                   form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
@@ -171,7 +172,7 @@ def _refused(request, session, services, admin, user_id, refusal: OocError, chos
 
 
 @router.post("/admin/users/{user_id}/roles")
-def update_roles(request: Request, user_id: int, session: SessionDep,
+def update_roles(request: Request, user_id: ItemId, session: SessionDep,
                  services: ServicesDep, user: Admin, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
@@ -186,7 +187,7 @@ def update_roles(request: Request, user_id: int, session: SessionDep,
 
 
 @router.post("/admin/users/{user_id}/password")
-def change_password(request: Request, user_id: int, session: SessionDep,
+def change_password(request: Request, user_id: ItemId, session: SessionDep,
                     services: ServicesDep, user: Admin, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
@@ -200,7 +201,7 @@ def change_password(request: Request, user_id: int, session: SessionDep,
 
 
 @router.post("/admin/users/{user_id}/active")
-def change_active(request: Request, user_id: int, session: SessionDep,
+def change_active(request: Request, user_id: ItemId, session: SessionDep,
                   services: ServicesDep, user: Admin, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)

@@ -26,15 +26,17 @@ from ooc import service
 from ooc.access import CASE_VIEWERS, case_for, log_list_view, log_view, viewable
 from ooc.accounts import user_for_token
 from ooc.audit import case_events
-from ooc.calendar import to_utc
+from ooc.calendar import CALENDAR_LAST, to_utc
 from ooc.deadlines import list_open_deadlines
 from ooc.definitions import Definition, FormField
 from ooc.errors import FieldProblem, InvalidForm
 from ooc.guards import age_on
+from ooc.inputs import EARLIEST_DATE, MAX_ID, MAX_WHOLE_NUMBER, TEXT_MAX_LENGTH
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, User
 from web import errors
 from web.deps import Forbidden, Services, ServicesDep, SessionDep, SignInRequired
+from web.inputs import ItemId, refuse_nul
 
 WORKFLOW = "oocd"  # the workflow new referrals start on (its latest version)
 DEFAULT_LIMIT = 50
@@ -69,7 +71,10 @@ service is set otherwise) and its owner or an administrator can revoke it at any
 **Errors** are JSON: `{"error": title, "message": what happened, "reasons": [each unmet
 condition], "problems": [{"field", "message"} for each bad field]}` with status 401 (no valid
 token), 403 (the user's role may not do this), 404 (no such case), 409 (someone else changed
-the case first, or `expected_version` is out of date), 422 (unmet conditions or bad fields).
+the case first, or `expected_version` is out of date), 422 (unmet conditions or bad fields,
+including text with a NUL character), 503 (the database could not be reached: the request may
+not have been saved, so check before sending it again). An id in the address that is not a
+whole number from 1 to 2147483647 is 404, as for a case that does not exist.
 """
 
 
@@ -134,11 +139,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                                            "`expected_version` is not the case's version."},
     422: {"model": Problem, "description": "Unmet conditions (`reasons`) or bad fields "
                                            "(`problems`)."},
+    503: {"model": Problem, "description": "The database could not be reached; the request "
+                                           "may not have been saved."},
 }
 
 
 def errors_for(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: ERRORS[status] for status in statuses}
+    # Any request may meet a database that cannot be reached.
+    return {status: ERRORS[status] for status in (*statuses, 503)}
 
 
 class StateOut(BaseModel):
@@ -231,6 +239,8 @@ class FieldOut(BaseModel):
                                      description="The values a choice may take.")
     minimum: int | None = None
     maximum: int | None = None
+    max_length: int | None = Field(default=None, description="The most characters a string or "
+                                                             "text may have.")
 
 
 class AvailableTrigger(BaseModel):
@@ -281,16 +291,18 @@ class TransitionIn(BaseModel):
          "reason_code": "more_information_needed", "expected_version": 4},
     ]}}
 
-    trigger: str = Field(description="One of the case's `available` triggers.")
+    trigger: str = Field(max_length=64, description="One of the case's `available` triggers.")
     data: dict[str, Any] = Field(default_factory=dict,
                                  description="The trigger's fields (see `available[].fields`).")
-    reason: str | None = Field(default=None, description="Why; required where the trigger's "
-                                                         "`reason` is 'required'.")
-    reason_code: str | None = Field(default=None, description="One of the trigger's "
-                                                              "`reason_codes`.")
+    reason: str | None = Field(default=None, max_length=TEXT_MAX_LENGTH,
+                               description="Why; required where the trigger's `reason` is "
+                                           "'required'.")
+    reason_code: str | None = Field(default=None, max_length=64,
+                                    description="One of the trigger's `reason_codes`.")
     expected_version: int | None = Field(
-        default=None, description="The case version the action is based on; 409 if the case "
-                                  "has changed since.")
+        default=None, ge=1, le=MAX_WHOLE_NUMBER,
+        description="The case version the action is based on; 409 if the case has changed "
+                    "since.")
 
 
 class TransitionOut(BaseModel):
@@ -332,20 +344,24 @@ def field_schema(f: FormField) -> dict[str, Any]:
     schema: dict[str, Any] = {"title": f.label}
     if f.hint:
         schema["description"] = f.hint
-    if f.type in ("int", "meeting"):
-        schema["type"] = "integer"
-        if f.minimum is not None:
-            schema["minimum"] = f.minimum
-        if f.maximum is not None:
-            schema["maximum"] = f.maximum
+    if f.type == "meeting":
+        schema.update(type="integer", minimum=1, maximum=MAX_ID)
+    elif f.type == "int":
+        schema.update(type="integer", minimum=-MAX_WHOLE_NUMBER if f.minimum is None
+                      else f.minimum, maximum=MAX_WHOLE_NUMBER if f.maximum is None
+                      else f.maximum)
     elif f.type == "bool":
         schema["type"] = "boolean"
     elif f.type == "date":
-        schema.update(type="string", format="date")
+        schema.update(type="string", format="date",
+                      description=" ".join(filter(None, [f.hint, f"From {EARLIEST_DATE} to "
+                                                                f"{CALENDAR_LAST}."])))
     elif f.type == "choice":
         schema.update(type="string", enum=[o.value for o in f.options])
     else:
         schema["type"] = "string"
+        if f.max_length:
+            schema["maxLength"] = f.max_length
     return schema
 
 
@@ -395,7 +411,7 @@ def case_summary(registry: WorkflowRegistry, case: Any) -> CaseSummary:
 def field_out(f: FormField) -> FieldOut:
     return FieldOut(name=f.name, label=f.label, type=f.type, required=f.required, hint=f.hint,
                     options=[OptionOut(value=o.value, label=o.label) for o in f.options],
-                    minimum=f.minimum, maximum=f.maximum)
+                    minimum=f.minimum, maximum=f.maximum, max_length=f.max_length)
 
 
 SUMMARY_COLUMNS = (Case.id, Case.police_reference, Case.given_name, Case.family_name,
@@ -420,7 +436,8 @@ def _check_states(registry: WorkflowRegistry, param: str, track: str,
 
 def create_api(services: Services) -> FastAPI:
     api = FastAPI(title="ooc API", version="1", description=DESCRIPTION, docs_url=None,
-                  openapi_url="/openapi.json", redoc_url=None)
+                  openapi_url="/openapi.json", redoc_url=None,
+                  dependencies=[Depends(refuse_nul)])
     api.state.services = services
     errors.install(api)
     registry = services.registry
@@ -456,10 +473,10 @@ def create_api(services: Services) -> FastAPI:
         victim_state: Annotated[list[str] | None, Query(
             description="The victim track's state; repeat for several.")] = None,
         case_manager: Annotated[str | None, Query(
-            description="The case manager's username.")] = None,
-        police_reference: Annotated[str | None, Query()] = None,
+            max_length=64, description="The case manager's username.")] = None,
+        police_reference: Annotated[str | None, Query(max_length=64)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     ) -> CaseList:
         """Cases in the order they were referred into ooc (by id), a page at a time."""
         problems = (_check_states(registry, "state", "main", state or [])
@@ -487,7 +504,7 @@ def create_api(services: Services) -> FastAPI:
     @api.get("/cases/{case_id}", response_model=CaseDetail, tags=["cases"],
              summary="A child's case, with what the caller can do now",
              responses=errors_for(401, 403, 404))
-    def get_case(case_id: int, session: SessionDep, user: CaseViewer) -> CaseDetail:
+    def get_case(case_id: ItemId, session: SessionDep, user: CaseViewer) -> CaseDetail:
         """Both tracks' states, the child and the referral, open deadlines with working days
         left, and the triggers the caller can fire now (`available`) or cannot, with the reasons
         (`blocked`). The view is written to the access log."""
@@ -534,7 +551,7 @@ def create_api(services: Services) -> FastAPI:
     @api.post("/cases/{case_id}/transitions", response_model=TransitionOut, tags=["cases"],
               summary="Fire a workflow trigger on a case",
               responses=errors_for(401, 403, 404, 409, 422))
-    def fire_transition(case_id: int, body: TransitionIn, session: SessionDep,
+    def fire_transition(case_id: ItemId, body: TransitionIn, session: SessionDep,
                         user: CaseViewer) -> TransitionOut:
         """Checks the caller's role, the fields in `data`, the reason and every condition of
         the workflow before anything is written: 403 when the role may not, 422 listing each
@@ -553,7 +570,7 @@ def create_api(services: Services) -> FastAPI:
 
     @api.get("/cases/{case_id}/audit", response_model=AuditTrail, tags=["cases"],
              summary="A case's audit trail", responses=errors_for(401, 403, 404))
-    def audit_trail(case_id: int, session: SessionDep, user: CaseViewer) -> AuditTrail:
+    def audit_trail(case_id: ItemId, session: SessionDep, user: CaseViewer) -> AuditTrail:
         """Every event of the case, oldest first, hash-chained (`ooc audit verify` checks the
         chain). The view is written to the access log."""
         case = case_for(session, user=user, case_id=case_id, registry=registry)

@@ -19,8 +19,9 @@ from ooc.calendar import uk_date, uk_time
 from ooc.deadlines import list_open_deadlines
 from ooc.definitions import Option
 from ooc.drafts import find_draft, save_draft
-from ooc.errors import Conflict, OocError
+from ooc.errors import Conflict, FieldProblem, InvalidForm, OocError
 from ooc.guards import age_on
+from ooc.inputs import id_or_none
 from ooc.models import Case, PanelMeeting, User
 from ooc.record import (
     CaseRecord,
@@ -31,6 +32,7 @@ from ooc.record import (
 )
 from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
 from web.forms import form_values, problems_of, read_form
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -84,7 +86,7 @@ def caseload(request: Request, session: SessionDep, services: ServicesDep,
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, case_id: int, session: SessionDep, services: ServicesDep,
+def case_page(request: Request, case_id: ItemId, session: SessionDep, services: ServicesDep,
               user: CaseViewer) -> Response:
     now = services.clock()
     case = load_case(session, services, user, case_id)
@@ -110,7 +112,7 @@ def case_page(request: Request, case_id: int, session: SessionDep, services: Ser
 
 
 @router.get("/cases/{case_id}/print")
-def case_print(request: Request, case_id: int, session: SessionDep, services: ServicesDep,
+def case_print(request: Request, case_id: ItemId, session: SessionDep, services: ServicesDep,
                user: CaseViewer) -> Response:
     """The whole record on one page to print: no navigation, every earlier version open."""
     now = services.clock()
@@ -154,8 +156,9 @@ def _meeting_options(session, services: ServicesDep, chosen=None) -> list[Option
     meetings = session.exec(select(PanelMeeting).order_by(PanelMeeting.held_on.desc())
                             .limit(12)).all()
     # A meeting chosen in advance (from its agenda) is listed even when it is an older one.
-    if chosen and str(chosen).isdigit() and all(m.id != int(chosen) for m in meetings):
-        meetings += [m for m in [session.get(PanelMeeting, int(chosen))] if m is not None]
+    chosen_id = id_or_none(str(chosen)) if chosen else None
+    if chosen_id and all(m.id != chosen_id for m in meetings):
+        meetings += [m for m in [session.get(PanelMeeting, chosen_id)] if m is not None]
     chairs = display_names(session, (m.chair for m in meetings))
     return [Option(str(m.id), f"{m.held_on:%A} {uk_date(m.held_on)} (chair: "
                               f"{chairs.get(m.chair, m.chair)})") for m in meetings]
@@ -194,7 +197,7 @@ def _action_page(request, session, services, user, case, transition, *, values=N
 
 
 @router.get("/cases/{case_id}/actions/{trigger}")
-def action_form(request: Request, case_id: int, trigger: str, session: SessionDep,
+def action_form(request: Request, case_id: ItemId, trigger: str, session: SessionDep,
                 services: ServicesDep, user: CaseViewer) -> Response:
     case = load_case(session, services, user, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
@@ -212,16 +215,28 @@ def action_form(request: Request, case_id: int, trigger: str, session: SessionDe
     return page
 
 
+def _expected_version(sent) -> int | None:
+    """The case version the form was shown with; None when the form did not say (an older
+    page), which acts on the case as it is now."""
+    if sent is None or sent == "":
+        return None
+    version = id_or_none(sent) if isinstance(sent, str) else None
+    if version is None:
+        raise InvalidForm([FieldProblem(
+            "expected_version", "The form did not say which version of the case it was filled "
+                                "in on. Go back to the case, reload it and try again.")])
+    return version
+
+
 @router.post("/cases/{case_id}/actions/{trigger}")
-def do_action(request: Request, case_id: int, trigger: str, session: SessionDep,
+def do_action(request: Request, case_id: ItemId, trigger: str, session: SessionDep,
               services: ServicesDep, user: CaseViewer, form: PostedForm) -> Response:
     # In the thread pool, as every route that uses the database (web.deps.posted_form says
     # why). On the event loop, writes queued rather than contending for SQLite's write lock,
     # which halved a closed loop's p95, but one slow write stopped every other request.
     check_csrf(request, form.get("csrf_token"))
     case = load_case(session, services, user, case_id)
-    expected = form.get("expected_version")
-    expected_version = int(expected) if expected and expected.isdigit() else None
+    expected_version = _expected_version(form.get("expected_version"))
     reason = (form.get("reason") or "").strip() or None
     reason_code = form.get("reason_code") or None
     transition = None
@@ -326,7 +341,7 @@ def _conflict_page(request, session, services, user, case_id, trigger, form, con
 
 # --- a form sent after the session expired -----------------------------------------------------
 
-ACTION_PATH = re.compile(r"/cases/(\d{1,18})/actions/(\w{1,64})")
+ACTION_PATH = re.compile(r"/cases/([0-9]{1,10})/actions/([a-z0-9_]{1,64})")
 NOT_TYPED = {"csrf_token", "expected_version", "save_draft"}
 
 
@@ -340,7 +355,8 @@ def typed_pairs(path: str, form: FormData) -> list[tuple[str, str]] | None:
 def keep_typed(session, services, user: User, path: str, pairs: list[tuple[str, str]]) -> bool:
     """Keep text typed before the session expired as the user's draft of that form."""
     match = ACTION_PATH.fullmatch(path)
-    case = session.get(Case, int(match.group(1))) if match else None
+    case_id = id_or_none(match.group(1)) if match else None
+    case = session.get(Case, case_id) if case_id else None
     if case is None:
         return False
     definition = services.registry.get(case.workflow_name, case.workflow_version)

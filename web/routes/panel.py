@@ -14,13 +14,14 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from ooc import panels
-from ooc.calendar import local_date
+from ooc.calendar import CALENDAR_FIRST, local_date
 from ooc.definitions import Definition, Option, Quorum
 from ooc.errors import NotFound
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, PanelMeeting, User
 from ooc.quorum import describe, effective_quorum, known_agencies
 from web.deps import ServicesDep, SessionDep, require_roles
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -28,6 +29,7 @@ PanelChair = Annotated[User, Depends(require_roles("panel_chair"))]
 
 WORKFLOW = "oocd"
 PAGE_SIZE = 25
+MAX_PAGE = 100_000  # far beyond the meetings of a lifetime; keeps the offset a small number
 DATE_PARTS = ("day", "month", "year")
 
 
@@ -81,7 +83,7 @@ def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
 
 @router.get("/panel")
 def meetings(request: Request, session: SessionDep, services: ServicesDep, user: PanelChair,
-             page: Annotated[int, Query(ge=1)] = 1) -> Response:
+             page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1) -> Response:
     definition = services.registry.latest(WORKFLOW)
     known = known_agencies(session, definition)
     total = session.exec(select(func.count()).select_from(PanelMeeting)).one()
@@ -113,8 +115,8 @@ def _read_date(form: FormData, today: date) -> tuple[date | None, dict[str, str]
         return None, parts, "Enter the date of the meeting", list(DATE_PARTS)
     if missing:
         return None, parts, f"Date of the meeting must include a {' and '.join(missing)}", missing
-    if not all(parts[p].isdigit() for p in DATE_PARTS):
-        wrong = [p for p in DATE_PARTS if not parts[p].isdigit()]
+    if not all(parts[p].isascii() and parts[p].isdigit() for p in DATE_PARTS):
+        wrong = [p for p in DATE_PARTS if not (parts[p].isascii() and parts[p].isdigit())]
         return None, parts, "Date of the meeting must be a real date", wrong
     if len(parts["year"]) != 4:
         return None, parts, "Year must include 4 numbers", ["year"]
@@ -122,6 +124,9 @@ def _read_date(form: FormData, today: date) -> tuple[date | None, dict[str, str]
         held_on = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
     except ValueError:
         return None, parts, "Date of the meeting must be a real date", list(DATE_PARTS)
+    if held_on < CALENDAR_FIRST:
+        return None, parts, f"Date of the meeting must be in {CALENDAR_FIRST:%Y} or later", \
+            ["year"]
     if held_on > today:
         return None, parts, "Date of the meeting must be today or in the past", list(DATE_PARTS)
     return held_on, parts, None, []
@@ -196,7 +201,7 @@ async def record_meeting(request: Request, session: SessionDep, services: Servic
 
 
 @router.get("/panel/meetings/{meeting_id}")
-def meeting_page(request: Request, meeting_id: int, session: SessionDep, services: ServicesDep,
+def meeting_page(request: Request, meeting_id: ItemId, session: SessionDep, services: ServicesDep,
                  user: PanelChair) -> Response:
     meeting = session.get(PanelMeeting, meeting_id)
     if meeting is None:

@@ -14,9 +14,11 @@ from ooc import plan
 from ooc.accounts import display_names
 from ooc.errors import NotFound, OocError
 from ooc.figures import FIGURE_IDS, FiguresConfig
+from ooc.inputs import finite_number, too_long
 from ooc.models import PlanAction, PlanNote, PlanObjective, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import date_from_parts, date_parts
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -72,11 +74,17 @@ async def add_objective(request: Request, session: SessionDep, services: Service
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     title = (form.get("title") or "").strip()
+    recommendation = (form.get("recommendation") or "").strip()
     if not title:
         flash(request, "Write the objective before adding it.", success=False)
         return RedirectResponse("/plan", status_code=303)
-    plan.objective_named(session, title[:300], (form.get("recommendation") or "").strip()[:300],
-                         services.clock())
+    long = too_long(title=("The objective", title, plan.OBJECTIVE_LENGTH),
+                    recommendation=("The recommendation", recommendation,
+                                    plan.OBJECTIVE_LENGTH))
+    if long:
+        flash(request, f"{long[0][1]} Nothing was added.", success=False)
+        return RedirectResponse("/plan", status_code=303)
+    plan.objective_named(session, title, recommendation, services.clock())
     flash(request, f"Objective added: {title}.")
     return RedirectResponse("/plan", status_code=303)
 
@@ -101,11 +109,9 @@ def read_action_form(form) -> tuple[plan.ActionFields, dict[str, Any], dict[str,
             errors[name] = f"The {label} must be a real date, for example 30 9 2026"
             typed[name] = None
     for name in ("green", "amber"):
-        try:
-            typed[name] = float(values[name]) if values[name] else None
-        except ValueError:
+        typed[name] = finite_number(values[name]) if values[name] else None
+        if values[name] and typed[name] is None:
             errors[name] = f"Enter the {name} threshold as a number, like 90"
-            typed[name] = None
     fields = plan.ActionFields(title=values["title"], owner=values["owner"],
                                figure_id=values["figure_id"] or None,
                                manual_rag=values["manual_rag"] or None, **typed)
@@ -147,13 +153,13 @@ def _action_page(request, session, user, objective, action=None, *, values=None,
 
 
 @router.get("/plan/objectives/{objective_id}/actions/new")
-def new_action(request: Request, objective_id: int, session: SessionDep,
+def new_action(request: Request, objective_id: ItemId, session: SessionDep,
                user: PlanEditor) -> Response:
     return _action_page(request, session, user, _objective(session, objective_id))
 
 
 @router.get("/plan/actions/{action_id}")
-def action_page(request: Request, action_id: int, session: SessionDep,
+def action_page(request: Request, action_id: ItemId, session: SessionDep,
                 user: PlanEditor) -> Response:
     action = _action(session, action_id)
     return _action_page(request, session, user, _objective(session, action.objective_id), action)
@@ -185,7 +191,7 @@ def _save(request, session, services, user, form, objective, action=None) -> Res
 
 
 @router.post("/plan/objectives/{objective_id}/actions/new")
-async def add_action(request: Request, objective_id: int, session: SessionDep,
+async def add_action(request: Request, objective_id: ItemId, session: SessionDep,
                      services: ServicesDep, user: PlanEditor) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))  # first: a forged form learns nothing
@@ -193,7 +199,7 @@ async def add_action(request: Request, objective_id: int, session: SessionDep,
 
 
 @router.post("/plan/actions/{action_id}")
-async def change_action(request: Request, action_id: int, session: SessionDep,
+async def change_action(request: Request, action_id: ItemId, session: SessionDep,
                         services: ServicesDep, user: PlanEditor) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))

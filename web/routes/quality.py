@@ -18,6 +18,7 @@ from ooc.models import Case, QualityAudit, User
 from ooc.record import build_record
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -99,7 +100,7 @@ def _load(session, audit_id: int):
 
 
 @router.get("/quality/audits/{audit_id}")
-def audit_form(request: Request, audit_id: int, session: SessionDep, services: ServicesDep,
+def audit_form(request: Request, audit_id: ItemId, session: SessionDep, services: ServicesDep,
                user: Manager) -> Response:
     audit, case = _load(session, audit_id)
     page = _audit_page(request, session, services, user, audit, case)
@@ -107,7 +108,7 @@ def audit_form(request: Request, audit_id: int, session: SessionDep, services: S
 
 
 @router.post("/quality/audits/{audit_id}")
-async def record(request: Request, audit_id: int, session: SessionDep, services: ServicesDep,
+async def record(request: Request, audit_id: ItemId, session: SessionDep, services: ServicesDep,
                  user: Manager) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))

@@ -14,9 +14,11 @@ from ooc.access import CASE_VIEWERS
 from ooc.deadlines import list_open_deadlines
 from ooc.errors import NotFound, OocError
 from ooc.imports import column_guide, import_referrals, template_csv
+from ooc.inputs import whole_number
 from ooc.models import Case, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of, read_form
+from web.inputs import ItemId
 from web.pages import check_csrf, render_page
 
 router = APIRouter()
@@ -64,7 +66,7 @@ async def make_referral(request: Request, session: SessionDep, services: Service
 
 
 @router.get("/referrals/{case_id}/received")
-def referral_received(request: Request, case_id: int, session: SessionDep,
+def referral_received(request: Request, case_id: ItemId, session: SessionDep,
                       services: ServicesDep, user: Referrer) -> Response:
     """The confirmation after a referral: its reference and what happens next."""
     case = session.get(Case, case_id)
@@ -114,7 +116,7 @@ async def upload_referrals(request: Request, session: SessionDep, services: Serv
                            user: Referrer) -> Response:
     too_big = f"The selected file must be smaller than {MAX_UPLOAD_MB} MB."
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + _FORM_OVERHEAD:
+    if (whole_number(length) or 0) > MAX_UPLOAD_BYTES + _FORM_OVERHEAD:
         # Refused before the body is read: nothing is parsed, nothing is written.
         return _upload_page(request, services, user, error=too_big, status_code=413)
     form = await request.form(max_files=1, max_fields=5)

@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from ooc import search
 from ooc.access import CASE_VIEWERS, log_list_view, viewable
 from ooc.calendar import local_date
+from ooc.inputs import whole_number
 from ooc.models import Case, User
 from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
 from web.pages import check_csrf, render_page
@@ -34,7 +35,8 @@ SEARCHES_KEPT = 10  # the latest searches of a session that can still be paged t
 def page_number(request: Request) -> int | None:
     """The ?page= asked for (1 when none), or None when it is not a whole number."""
     typed = request.query_params.get("page", "1").strip()
-    return int(typed) if typed.isdigit() and len(typed) < 7 else None
+    number = whole_number(typed) if len(typed) < 7 else None
+    return number if number is not None and number >= 0 else None
 
 
 def no_such_page(request: Request, results: search.ResultPage, what: str) -> str:
