@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from ooc.accounts import list_tokens, revoke_token
 from ooc.sign_in_sessions import end_all_sessions, list_sessions
 from web.deps import CurrentUser, PostedForm, ServicesDep, SessionDep
+from web.inputs import ItemId
 from web.pages import check_csrf, flash, render_page
 
 router = APIRouter()
@@ -25,7 +26,7 @@ def account(request: Request, session: SessionDep, services: ServicesDep,
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_own_token(request: Request, token_id: int, session: SessionDep,
+def revoke_own_token(request: Request, token_id: ItemId, session: SessionDep,
                      services: ServicesDep, user: CurrentUser, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     revoke_token(session, token_id=token_id, now=services.clock(), owner=user)
