@@ -18,6 +18,13 @@ class Settings:
     secret_key: str | None = None
     # Send the session cookie over HTTPS only (set OOC_SECURE_COOKIES=1 behind TLS).
     secure_cookies: bool = False
+    # The key that signs audit checkpoints (ooc/anchor.py): a file kept outside the database.
+    audit_key_file: Path | None = None
+    # Retention (ooc/retention.py): closed cases are anonymised this many years after
+    # `retention_from`: "last_action" (the case's last event) or "eighteenth_birthday"
+    # (whichever is later of the last action and the child's 18th birthday).
+    retention_years: int = 6
+    retention_from: str = "last_action"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -26,4 +33,18 @@ class Settings:
             workflows_dir=Path(environ.get("OOC_WORKFLOWS_DIR") or PROJECT_ROOT / "workflows"),
             secret_key=environ.get("OOC_SECRET_KEY") or None,
             secure_cookies=environ.get("OOC_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            audit_key_file=Path(environ["OOC_AUDIT_KEY_FILE"])
+            if environ.get("OOC_AUDIT_KEY_FILE") else None,
+            retention_years=_whole_number(environ.get("OOC_RETENTION_YEARS"), 6,
+                                          "OOC_RETENTION_YEARS"),
+            retention_from=environ.get("OOC_RETENTION_FROM") or "last_action",
         )
+
+
+def _whole_number(value: str | None, default: int, name: str) -> int:
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of years, like 6.") from None
