@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
+from ooc import system_audit
 from ooc.calendar import to_utc
 from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
 from ooc.models import ApiToken, User
@@ -21,7 +22,8 @@ from ooc.models import ApiToken, User
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
-ROLES = ("police", "case_manager", "panel_chair", "manager", "victim_worker", "board", "admin")
+ROLES = ("police", "case_manager", "panel_chair", "manager", "victim_worker", "board", "admin",
+         "data_protection")
 
 _hasher = PasswordHasher()
 
@@ -39,8 +41,10 @@ def find_user(session: Session, username: str) -> User | None:
 
 
 def add_user(session: Session, *, username: str, roles: list[str], password: str,
-             display_name: str | None = None, team: str | None = None) -> User:
-    """Create a user; refuses unknown roles, weak passwords and names already taken."""
+             display_name: str | None = None, team: str | None = None,
+             actor: str | None = None, now: datetime | None = None) -> User:
+    """Create a user; refuses unknown roles, weak passwords and names already taken. The
+    creation is a system event by `actor` (None: the system itself, as in setting up)."""
     problems = []
     if not username or not username.replace("_", "").replace(".", "").isalnum():
         problems.append(FieldProblem("username", "A username may use only letters, numbers, "
@@ -61,6 +65,10 @@ def add_user(session: Session, *, username: str, roles: list[str], password: str
                 team=team, password_hash=hash_password(password))
     session.add(user)
     session.flush()
+    system_audit.record(session, actor=actor, action="add_user", subject=username,
+                        details={"roles": list(roles), "team": team,
+                                 "display_name": user.display_name},
+                        now=now or datetime.now(UTC))
     return user
 
 
@@ -111,14 +119,19 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, *, username: str, now: datetime) -> str:
-    """A new API token for the user; the token itself is shown once and never stored."""
+def issue_token(session: Session, *, username: str, now: datetime,
+                actor: str | None = None) -> str:
+    """A new API token for the user; the token itself is shown once and never stored. The
+    issue is a system event by `actor`."""
     user = find_user(session, username)
     if user is None:
         raise NotFound(f"There is no user '{username}'.")
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_digest(token), created_at=to_utc(now)))
+    row = ApiToken(user_id=user.id, token_hash=_digest(token), created_at=to_utc(now))
+    session.add(row)
     session.flush()
+    system_audit.record(session, actor=actor, action="issue_token", subject=username,
+                        details={"token_id": row.id}, now=now)
     return token
 
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import select
 from starlette.responses import RedirectResponse, Response
 
-from ooc.accounts import ROLES, add_user, display_names, set_password
+from ooc.accounts import ROLES, add_user, display_names
 from ooc.calendar import to_utc
-from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
+from ooc.errors import InvalidForm, NotFound, OocError
 from ooc.models import QuorumRule, User
 from ooc.quorum import (
     as_quorum,
@@ -20,6 +20,9 @@ from ooc.quorum import (
     known_agencies,
     latest_rule,
 )
+from ooc.user_admin import change_active as set_active
+from ooc.user_admin import change_roles as set_roles
+from ooc.user_admin import reset_password
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of
 from web.pages import check_csrf, flash, render_page
@@ -35,6 +38,7 @@ ROLE_HINTS = {
     "victim_worker": "Contacts victims, records their views and restorative justice.",
     "board": "Sees the board's figures; never a child's record.",
     "admin": "Manages users, roles and the quorum rule.",
+    "data_protection": "Sees who viewed a child's case; never the record itself.",
 }
 
 
@@ -91,7 +95,8 @@ def new_user_form(request: Request, user: Admin) -> Response:
 
 
 @router.post("/admin/users/new")
-async def new_user(request: Request, session: SessionDep, user: Admin) -> Response:
+async def new_user(request: Request, session: SessionDep, services: ServicesDep,
+                   user: Admin) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = {"username": (form.get("username") or "").strip(),
@@ -102,7 +107,8 @@ async def new_user(request: Request, session: SessionDep, user: Admin) -> Respon
         added = add_user(session, username=values["username"], roles=values["roles"],
                          password=form.get("password") or "",
                          display_name=values["display_name"] or None,
-                         team=values["team"] or None)
+                         team=values["team"] or None, actor=user.username,
+                         now=services.clock())
     except InvalidForm as refusal:
         session.rollback()
         problems, errors = problems_of(refusal)
@@ -142,16 +148,10 @@ async def change_roles(request: Request, user_id: int, session: SessionDep,
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
     roles = [role for role in ROLES if role in form.getlist("roles")]
-    if not roles:
-        problem = "Choose at least one role. To stop someone signing in, deactivate them."
-    elif person.id == user.id and "admin" not in roles:
-        problem = "You cannot take away your own admin role: ask another administrator."
-    else:
-        problem = None
-    if problem:
-        return _refused(request, session, services, user, user_id,
-                        InvalidForm([FieldProblem("roles", problem)]), chosen=roles)
-    person.roles = roles
+    try:
+        set_roles(session, person=person, roles=roles, actor=user, now=services.clock())
+    except InvalidForm as refusal:
+        return _refused(request, session, services, user, user_id, refusal, chosen=roles)
     flash(request, f"{person.username}'s roles are now "
                    f"{', '.join(r.replace('_', ' ') for r in roles)}.")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
@@ -164,10 +164,10 @@ async def change_password(request: Request, user_id: int, session: SessionDep,
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
     try:
-        set_password(person, form.get("password") or "")
+        reset_password(session, person=person, password=form.get("password") or "",
+                       actor=user, now=services.clock())
     except InvalidForm as refusal:
         return _refused(request, session, services, user, user_id, refusal)
-    person.failed_sign_ins, person.locked_until = 0, None  # a new password also unlocks
     flash(request, f"{person.username} has a new password. Give it to them in person.")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
@@ -179,10 +179,10 @@ async def change_active(request: Request, user_id: int, session: SessionDep,
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
     active = form.get("active") == "yes"
-    if person.id == user.id and not active:
-        return _refused(request, session, services, user, user_id, InvalidForm([FieldProblem(
-            "active", "You cannot deactivate your own account: ask another administrator.")]))
-    person.active = active
+    try:
+        set_active(session, person=person, active=active, actor=user, now=services.clock())
+    except InvalidForm as refusal:
+        return _refused(request, session, services, user, user_id, refusal)
     flash(request, f"{person.username} can sign in again." if active else
                    f"{person.username} is deactivated: they can no longer sign in or use the "
                    "API.")
