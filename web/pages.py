@@ -66,6 +66,12 @@ class CsrfFailed(Exception):
     """A form arrived without the token of the session that showed it."""
 
 
+def client_address(request: Request) -> str | None:
+    """The client's IP address, for the access log (behind a proxy, as uvicorn's
+    --forwarded-allow-ips lets it read X-Forwarded-For)."""
+    return request.client.host if request.client else None
+
+
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
     if not token:
