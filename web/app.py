@@ -19,6 +19,7 @@ from ooc.settings import PROJECT_ROOT, Settings
 from web import errors
 from web.deps import Services
 from web.routes import (
+    access_log,
     admin,
     api,
     auth,
@@ -69,7 +70,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
     for area in (auth, cases, search, referrals, panel, manager, quality, victims, board,
-                 figures, plan, admin):
+                 figures, plan, admin, access_log):
         app.include_router(area.router)
     app.mount("/api/v1", api.create_api(app.state.services))
     return app

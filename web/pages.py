@@ -59,6 +59,7 @@ NAVIGATION = [
     ("Board", "/board", {"board", "manager", "admin"}),
     ("Improvement plan", "/plan", {"board", "manager", "admin"}),
     ("Admin", "/admin", {"admin"}),
+    ("Access log", "/access-log", {"data_protection"}),
 ]
 
 

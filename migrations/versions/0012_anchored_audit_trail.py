@@ -7,7 +7,8 @@ anonymisation can remove a closed case's personal data and the chain still verif
 This migration therefore RECOMPUTES THE HASH OF EVERY EXISTING EVENT under the new scheme
 (and each case's `audit_head`), case by case in sequence order. Before doing so it checks every
 chain under the old scheme and refuses to migrate a trail that does not verify, so a broken
-chain is never turned into a valid one. A checkpoint made before this migration no longer
+chain is never turned into a valid one. The downgrade does the reverse (checking the chains
+under the new scheme, then hashing the content itself again). A checkpoint made before this migration no longer
 matches: make a new one (`ooc audit checkpoint`) straight after upgrading.
 
 It also creates `system_events` (one hash chain of changes to users, roles, tokens, the quorum
@@ -54,25 +55,26 @@ def _hash(prev: str, row: dict, fields) -> str:
     return hashlib.sha256(f"{prev}\n{_canonical(payload)}".encode()).hexdigest()
 
 
-def _rehash_events() -> None:
+def _rehash_events(check_fields, new_fields) -> None:
+    """Check every chain under `check_fields` and recompute it under `new_fields`."""
     conn = op.get_bind()
-    events = sa.table("audit_events", *(sa.column(n) for n in (
+    types = {"at": sqlmodel.sql.sqltypes.UTCDateTime(), "data": sa.JSON()}
+    events = sa.table("audit_events", *(sa.column(n, types.get(n)) for n in (
         "id", *OLD_FIELDS, "data_digest", "prev_hash", "hash")))
-    events.c.data.type = sa.JSON()
     cases = sa.table("cases", sa.column("id"), sa.column("audit_head"))
     rows = conn.execute(sa.select(events).order_by(events.c.case_id, events.c.seq)).mappings()
     case_id, old_prev, new_prev, updates, heads = None, GENESIS, GENESIS, [], {}
     for row in rows:
         if row["case_id"] != case_id:
             case_id, old_prev, new_prev = row["case_id"], GENESIS, GENESIS
-        if row["prev_hash"] != old_prev or _hash(old_prev, row, OLD_FIELDS) != row["hash"]:
+        if row["prev_hash"] != old_prev or _hash(old_prev, row, check_fields) != row["hash"]:
             raise RuntimeError(f"Case {case_id}, event {row['seq']}: the audit trail does not "
                                "verify, so its hashes are not recomputed. Run `ooc audit "
                                "verify` on the previous version and resolve it first.")
         values = dict(row)
-        values["data_digest"] = hashlib.sha256(_canonical(
+        values["data_digest"] = row["data_digest"] or hashlib.sha256(_canonical(
             {"data": row["data"], "reason": row["reason"]}).encode()).hexdigest()
-        new_hash = _hash(new_prev, values, NEW_FIELDS)
+        new_hash = _hash(new_prev, values, new_fields)
         updates.append({"b_id": row["id"], "b_digest": values["data_digest"],
                         "b_prev": new_prev, "b_hash": new_hash})
         old_prev, new_prev = row["hash"], new_hash
@@ -106,19 +108,20 @@ def upgrade() -> None:
     with op.batch_alter_table('access_log', schema=None) as batch_op:
         batch_op.add_column(sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=64),
                                       nullable=True))
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('data_digest', sqlmodel.sql.sqltypes.AutoString(length=64),
-                                      nullable=True))
-    _rehash_events()
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.alter_column('data_digest', existing_type=sqlmodel.sql.sqltypes.AutoString(length=64),
-                              nullable=False)
+    # Added in place with a placeholder default (SQLite would otherwise copy the table, which
+    # the figures' tables' foreign keys forbid), filled in at once by the rehash.
+    op.add_column('audit_events', sa.Column('data_digest',
+                                            sqlmodel.sql.sqltypes.AutoString(length=64),
+                                            nullable=False, server_default=''))
+    _rehash_events(OLD_FIELDS, NEW_FIELDS)
+    if op.get_bind().dialect.name == 'postgresql':
+        op.alter_column('audit_events', 'data_digest', server_default=None)
 
 
 def downgrade() -> None:
-    # The old hashes are not restored: a downgraded trail must be re-verified from an export.
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_column('data_digest')
+    # Back to hashing the content itself (after checking the chains under the new scheme).
+    _rehash_events(NEW_FIELDS, OLD_FIELDS)
+    op.drop_column('audit_events', 'data_digest')
     with op.batch_alter_table('access_log', schema=None) as batch_op:
         batch_op.drop_column('address')
     with op.batch_alter_table('system_events', schema=None) as batch_op:
