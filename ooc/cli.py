@@ -639,3 +639,7 @@ def plan_export(
 from ooc.cli_audit import audit_app  # noqa: E402  (its own module: `ooc audit ...`)
 
 app.add_typer(audit_app, name="audit")
+
+from ooc.cli_retention import retention_app  # noqa: E402  (its own module: `ooc retention`)
+
+app.add_typer(retention_app, name="retention")

@@ -23,7 +23,7 @@ class Settings:
     # Retention (ooc/retention.py): closed cases are anonymised this many years after
     # `retention_from`: "last_action" (the case's last event) or "eighteenth_birthday"
     # (whichever is later of the last action and the child's 18th birthday).
-    retention_years: int = 6
+    retention_years: int | None = 6  # None: not a whole number (refused when used)
     retention_from: str = "last_action"
 
     @classmethod
@@ -35,16 +35,15 @@ class Settings:
             secure_cookies=environ.get("OOC_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             audit_key_file=Path(environ["OOC_AUDIT_KEY_FILE"])
             if environ.get("OOC_AUDIT_KEY_FILE") else None,
-            retention_years=_whole_number(environ.get("OOC_RETENTION_YEARS"), 6,
-                                          "OOC_RETENTION_YEARS"),
+            retention_years=_whole_number(environ.get("OOC_RETENTION_YEARS"), 6),
             retention_from=environ.get("OOC_RETENTION_FROM") or "last_action",
         )
 
 
-def _whole_number(value: str | None, default: int, name: str) -> int:
+def _whole_number(value: str | None, default: int) -> int | None:
     if not value:
         return default
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number of years, like 6.") from None
+        return None
