@@ -56,14 +56,15 @@ def audit_verify(
             stale = facts_differences(session, registry)
         for problem in problems + stale:
             typer.echo(problem, err=True)
-        checked = (f"{_plural(cases, 'case')}, {_plural(events, 'event')} and "
-                   f"{_plural(system_count, 'system event')}")
+        checked = f"{cases} cases and {events} events"
+        also = f"{_plural(system_count, 'system event')}"
         if report:
-            checked += f", against the checkpoint of {report.made_at}"
+            also += f", against the checkpoint of {report.made_at}"
         if problems:
             raise cli.fail(f"The audit trail is NOT intact: {_plural(len(problems), 'problem')} "
-                           f"in {checked}.")
-        typer.echo(f"The audit trail is intact: {checked} checked.")
+                           f"in {checked} (and {also}).")
+        typer.echo(f"The audit trail is intact: {cases} cases, {events} events checked.")
+        typer.echo(f"Also checked: {also}.")
         if stale:
             raise cli.fail("The figures' tables do not agree with the audit trail.")
         typer.echo("The figures' tables agree with the audit trail.")
