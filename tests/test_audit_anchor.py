@@ -235,3 +235,41 @@ def test_export_includes_system_events_and_the_access_log(cli_env, session, case
         ("case_manager", case.id, "10.0.0.7"), ("manager", case.id, None)]
     assert [(r["actor"], r["action"], r["subject"]) for r in system] == [
         ("admin", "add_user", "newcomer")]
+
+
+# --- the schema migration that rehashes the trail ---------------------------------------------
+
+
+def test_migration_0012_rehashes_existing_chains_and_refuses_a_broken_one(tmp_path, registry):
+    from datetime import date
+
+    from alembic import command
+    from sqlmodel import Session
+
+    from ooc.audit import verify_trail
+    from ooc.db import alembic_config, make_engine, upgrade_schema
+    from ooc.demo import load_demo
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'older.db'}")
+    upgrade_schema(engine)
+    with Session(engine) as session:
+        load_demo(session, registry=registry, cases=30, seed=5, today=date(2026, 11, 20))
+        session.commit()
+        heads = session.exec(select(Case.id, Case.audit_head)).all()
+    command.downgrade(alembic_config(engine), "0010")  # the trail hashed the old way
+    with engine.begin() as connection:
+        old_heads = connection.execute(text("SELECT id, audit_head FROM cases")).all()
+    assert old_heads != heads
+
+    upgrade_schema(engine)
+    with Session(engine) as session:
+        assert session.exec(select(Case.id, Case.audit_head)).all() == heads
+        assert verify_trail(session, registry) == (30, verify_trail(session)[1], [])
+
+    command.downgrade(alembic_config(engine), "0010")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE audit_events SET actor = 'intruder' WHERE id = 3"))
+    with pytest.raises(RuntimeError, match="the audit trail does not verify, so its hashes "
+                                           "are not recomputed"):
+        upgrade_schema(engine)
+    engine.dispose()

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from ooc.access import VIEW_LOG_READERS, log_view, may_read_view_log, views_of
+from ooc.access import VIEW_LOG_READERS, log_view, may_read_view_log, refusal, views_of
 from ooc.accounts import display_names
 from ooc.errors import NotFound, RoleNotAllowed
 from ooc.models import Case, User
@@ -42,8 +42,9 @@ def case_views(request: Request, case_id: int, session: SessionDep, services: Se
     if case is None:
         raise NotFound(f"There is no case {case_id}.")
     if not may_read_view_log(session, user=user, case=case, registry=services.registry):
-        raise RoleNotAllowed("You cannot see who viewed this case: managers see it for their "
-                             "team's cases; the data protection role for any case.")
+        # A manager of another team: the same reason the case page gives.
+        raise RoleNotAllowed(refusal(session, user=user, case=case, registry=services.registry)
+                             or "You cannot see who viewed this case.")
     views = views_of(session, case.id, limit=SHOWN)
     names = display_names(session, (v.username for v in views))
     log_view(session, user=user, case_id=case.id, view="who viewed", now=services.clock(),
