@@ -506,10 +506,6 @@ def workflow_migrate(
                    f"version {from_version} to {to_version}.")
 
 
-if __name__ == "__main__":
-    app()
-
-
 report_app = typer.Typer(help="Board reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
@@ -643,3 +639,7 @@ app.add_typer(audit_app, name="audit")
 from ooc.cli_retention import retention_app  # noqa: E402  (its own module: `ooc retention`)
 
 app.add_typer(retention_app, name="retention")
+
+
+if __name__ == "__main__":  # last, so that `python -m ooc.cli` has every command group
+    app()

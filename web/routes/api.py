@@ -299,6 +299,9 @@ class AuditEventOut(BaseModel):
     data: dict[str, Any]
     workflow_name: str
     workflow_version: int
+    data_digest: str = Field(description="SHA-256 of `data` and `reason`; the hash covers this "
+                                         "digest, so a case's personal data can be removed when "
+                                         "it is anonymised and the chain still verifies.")
     prev_hash: str
     hash: str = Field(description="SHA-256 chaining this event to the one before it.")
 
@@ -556,7 +559,8 @@ def create_api(services: Services) -> FastAPI:
                           trigger=e.trigger, track=e.track, from_state=e.from_state,
                           to_state=e.to_state, reason_code=e.reason_code, reason=e.reason,
                           data=e.data, workflow_name=e.workflow_name,
-                          workflow_version=e.workflow_version, prev_hash=e.prev_hash,
+                          workflow_version=e.workflow_version, data_digest=e.data_digest,
+                          prev_hash=e.prev_hash,
                           hash=e.hash)
             for e in case_events(session, case.id)])
         log_view(session, user=user, case_id=case.id, view="api audit", now=services.clock(),
