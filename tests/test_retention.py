@@ -18,7 +18,7 @@ from ooc.demo import load_demo
 from ooc.figures import compute_figures
 from ooc.figures.facts import facts_differences
 from ooc.figures.model import Period
-from ooc.models import Case, CaseFacts, DecisionFacts, StepFacts
+from ooc.models import Case, CaseFacts, DecisionFacts, Draft, StepFacts
 from ooc.retention import RetentionRule, anonymise, anonymised_cases, due_cases
 from ooc.system_audit import verify_system_chain
 from tests.support import Walker, empty_database
@@ -83,6 +83,9 @@ def test_apply_removes_the_childs_details_everywhere_and_the_trail_still_verifie
     closed, still_open = closed_and_open
     assert all(word in of_case(exported(tmp_path), closed.id) for word in PERSONAL)
     (tmp_path / "audit.jsonl").unlink()
+    session.add(Draft(case_id=closed.id, trigger="complete", author="case_manager",
+                      values={"summary": "Alex did well."}, saved_at=closed.updated_at))
+    session.commit()
 
     done = run("retention", "apply", "--today", "2028-12-01")
     assert done.exit_code == 0, done.output
@@ -96,6 +99,7 @@ def test_apply_removes_the_childs_details_everywhere_and_the_trail_still_verifie
     row = session.get(Case, closed.id)
     assert (row.child_name, row.police_reference, row.offence_description) == (
         "Anonymised child", f"ANON-{closed.id}", "[removed]")
+    assert session.exec(select(Draft).where(Draft.case_id == closed.id)).all() == []
     events = json.dumps([e.data for e in case_events(session, closed.id)])
     assert [word for word in PERSONAL if word in events] == []
 
