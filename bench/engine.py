@@ -274,8 +274,8 @@ UPDATE_CASE = ("UPDATE cases SET state=?, version=version+1, audit_head=?, updat
                "WHERE id=? AND version=?")
 INSERT_EVENT = (
     "INSERT INTO audit_events (case_id, seq, at, actor, role, trigger, track, from_state, "
-    "to_state, reason_code, reason, data, workflow_name, workflow_version, prev_hash, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    "to_state, reason_code, reason, data, workflow_name, workflow_version, data_digest, "
+    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 class RawDefer:
@@ -303,7 +303,7 @@ class RawDefer:
         self.conn.execute(INSERT_EVENT, (
             case_id, version + 1, at, CHAIR.username, "panel_chair", "defer", "main",
             "ready_for_panel", "ready_for_panel", DEFER_CODE, DEFER_REASON, self.data, "oocd", 1,
-            head, new_head))
+            new_head, head, new_head))  # the digest: 64 hex characters, as the head
         self.conn.commit()
         self.heads[case_id] = (version + 1, new_head)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
+from typing import IO
 
 from sqlalchemy import and_, exists, false, insert, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,13 +29,17 @@ from ooc.panels import agenda_states, at_meeting
 
 # Roles whose work needs the child's record. The board sees aggregate figures only; police see
 # the referrals they make, not the YJS record; administrators manage accounts, not cases.
+# The data-protection role sees who viewed a case, never the record itself.
 CASE_VIEWERS = ("case_manager", "manager", "panel_chair", "victim_worker")
 TEAM_ROLES = {"case_manager", "manager"}
 
 
-def log_view(session: Session, *, user: User, case_id: int, view: str, now: datetime) -> None:
-    """Record that `user` saw case `case_id` (the caller commits with the response)."""
-    session.add(AccessLog(at=to_utc(now), username=user.username, case_id=case_id, view=view))
+def log_view(session: Session, *, user: User, case_id: int, view: str, now: datetime,
+             address: str | None = None) -> None:
+    """Record that `user` saw case `case_id` from the client `address` (the caller commits
+    with the response)."""
+    session.add(AccessLog(at=to_utc(now), username=user.username, case_id=case_id, view=view,
+                          address=address))
 
 
 # --- who may see which case ---------------------------------------------------------------------
@@ -127,12 +132,49 @@ def case_for(session: Session, *, user: User, case_id: int, registry: WorkflowRe
 
 
 def log_list_view(session: Session, *, user: User, case_ids: Iterable[int], view: str,
-                  now: datetime) -> None:
+                  now: datetime, address: str | None = None) -> None:
     """Record that `user` was shown each of the cases `case_ids` in a list that names the
     children (search results, a police officer's referrals): one row per case, as a case page
     writes, so that "who has seen this child" has one answer. The caller commits."""
     at = to_utc(now)
-    rows = [{"at": at, "username": user.username, "case_id": case_id, "view": view}
-            for case_id in case_ids]
+    rows = [{"at": at, "username": user.username, "case_id": case_id, "view": view,
+             "address": address} for case_id in dict.fromkeys(case_ids)]
     if rows:
         session.execute(insert(AccessLog), rows)
+
+
+# --- who has seen a case -------------------------------------------------------------------------
+
+# Who may see who viewed a case: managers (for their team's cases) and the data-protection role
+# (any case, to answer a subject access request or look into a breach).
+VIEW_LOG_READERS = ("manager", "data_protection")
+
+
+def may_read_view_log(session: Session, *, user: User, case: Case,
+                      registry: WorkflowRegistry) -> bool:
+    if not user.active:
+        return False
+    if "data_protection" in user.roles:
+        return True
+    return "manager" in user.roles and may_view(session, user=user, case=case,
+                                                registry=registry)
+
+
+def views_of(session: Session, case_id: int, limit: int = 500) -> list[AccessLog]:
+    """The newest views of a case first."""
+    return list(session.scalars(select(AccessLog).where(AccessLog.case_id == case_id)
+                                .order_by(AccessLog.id.desc()).limit(limit)))
+
+
+def export_access_log(session: Session, out: IO[str]) -> int:
+    """Write every access-log row as one JSON object per line; returns how many."""
+    from ooc.audit import canonical_json, iso_utc
+
+    count = 0
+    query = select(AccessLog).order_by(AccessLog.id).execution_options(yield_per=10000)
+    for row in session.scalars(query):
+        out.write(canonical_json({"record": "access", "id": row.id, "at": iso_utc(row.at),
+                                  "username": row.username, "case_id": row.case_id,
+                                  "view": row.view, "address": row.address}) + "\n")
+        count += 1
+    return count

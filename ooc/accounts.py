@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, case, or_, update
 from sqlmodel import Session, select
 
+from ooc import system_audit
 from ooc.calendar import to_utc
 from ooc.errors import FieldProblem, InvalidForm, NotFound, OocError
 from ooc.inputs import too_long
@@ -36,7 +37,8 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1000
 USERNAME_LENGTH, DISPLAY_NAME_LENGTH, TEAM_LENGTH = (
     User.__table__.c[name].type.length for name in ("username", "display_name", "team"))
-ROLES = ("police", "case_manager", "panel_chair", "manager", "victim_worker", "board", "admin")
+ROLES = ("police", "case_manager", "panel_chair", "manager", "victim_worker", "board", "admin",
+         "data_protection")
 
 _hasher = PasswordHasher()
 
@@ -62,8 +64,10 @@ def find_user(session: Session, username: str) -> User | None:
 
 
 def add_user(session: Session, *, username: str, roles: list[str], password: str,
-             display_name: str | None = None, team: str | None = None) -> User:
-    """Create a user; refuses unknown roles, weak passwords and names already taken."""
+             display_name: str | None = None, team: str | None = None,
+             actor: str | None = None, now: datetime | None = None) -> User:
+    """Create a user; refuses unknown roles, weak passwords and names already taken. The
+    creation is a system event by `actor` (None: the system itself, as in setting up)."""
     problems = [FieldProblem(name, message) for name, message in too_long(
         username=("A username", username, USERNAME_LENGTH),
         display_name=("A display name", display_name, DISPLAY_NAME_LENGTH),
@@ -90,6 +94,10 @@ def add_user(session: Session, *, username: str, roles: list[str], password: str
                 team=team, password_hash=hash_password(password))
     session.add(user)
     session.flush()
+    system_audit.record(session, actor=actor, action="add_user", subject=username,
+                        details={"roles": list(roles), "team": team,
+                                 "display_name": user.display_name},
+                        now=now or datetime.now(UTC))
     return user
 
 
@@ -114,15 +122,19 @@ def set_password(user: User, password: str) -> None:
 # --- changes an administrator makes ------------------------------------------------------------
 
 
-def reset_password(session: Session, *, user: User, password: str) -> None:
+def reset_password(session: Session, *, user: User, password: str, by: User,
+                   now: datetime) -> None:
     """A new password, which also unlocks the account and signs the user out everywhere."""
     set_password(user, password)
     user.failed_sign_ins, user.locked_until = 0, None
     end_all_sessions(session, user_id=user.id)
     session.flush()
+    system_audit.record(session, actor=by.username, action="reset_password",
+                        subject=user.username, now=now)
 
 
-def change_roles(session: Session, *, user: User, roles: list[str], by: User) -> None:
+def change_roles(session: Session, *, user: User, roles: list[str], by: User,
+                 now: datetime) -> None:
     """Give the user these roles; they are signed out everywhere, to sign in to the new ones."""
     problem = None
     if not roles or any(role not in ROLES for role in roles):
@@ -131,12 +143,17 @@ def change_roles(session: Session, *, user: User, roles: list[str], by: User) ->
         problem = "You cannot take away your own admin role: ask another administrator."
     if problem:
         raise InvalidForm([FieldProblem("roles", problem)])
+    before = list(user.roles)
     user.roles = [role for role in ROLES if role in roles]
     end_all_sessions(session, user_id=user.id)
     session.flush()
+    system_audit.record(session, actor=by.username, action="change_roles",
+                        subject=user.username, details={"from": before, "to": user.roles},
+                        now=now)
 
 
-def set_active(session: Session, *, user: User, active: bool, by: User) -> None:
+def set_active(session: Session, *, user: User, active: bool, by: User,
+               now: datetime) -> None:
     """Let the user sign in and use the API, or not (signed out everywhere at once)."""
     if user.id == by.id and not active:
         raise InvalidForm([FieldProblem(
@@ -145,6 +162,9 @@ def set_active(session: Session, *, user: User, active: bool, by: User) -> None:
     if not active:
         end_all_sessions(session, user_id=user.id)
     session.flush()
+    system_audit.record(session, actor=by.username,
+                        action="reactivate_user" if active else "deactivate_user",
+                        subject=user.username, now=now)
 
 
 # --- signing in ---------------------------------------------------------------------------------
@@ -199,8 +219,10 @@ def _digest(token: str) -> str:
 
 
 def issue_token(session: Session, *, username: str, now: datetime,
-                lifetime: timedelta = TOKEN_LIFETIME, label: str | None = None) -> str:
-    """A new API token for the user; the token itself is shown once and never stored."""
+                lifetime: timedelta = TOKEN_LIFETIME, label: str | None = None,
+                actor: str | None = None) -> str:
+    """A new API token for the user; the token itself is shown once and never stored. The
+    issue is a system event by `actor`."""
     user = find_user(session, username)
     if user is None:
         raise NotFound(f"There is no user '{username}'.")
@@ -209,9 +231,12 @@ def issue_token(session: Session, *, username: str, now: datetime,
         raise InvalidForm([FieldProblem("label", "Describe the token in 100 characters or "
                                                  "fewer.")])
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_digest(token), label=label,
-                         created_at=to_utc(now), expires_at=to_utc(now) + lifetime))
+    row = ApiToken(user_id=user.id, token_hash=_digest(token), label=label,
+                   created_at=to_utc(now), expires_at=to_utc(now) + lifetime)
+    session.add(row)
     session.flush()
+    system_audit.record(session, actor=actor, action="issue_token", subject=username,
+                        details={"token_id": row.id}, now=now)
     return token
 
 
@@ -245,7 +270,7 @@ def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
 
 
 def revoke_token(session: Session, *, token_id: int, now: datetime,
-                 owner: User | None = None) -> ApiToken:
+                 owner: User | None = None, actor: str | None = None) -> ApiToken:
     """Stop a token working at once. With `owner`, only a token of that user can be revoked."""
     token = session.get(ApiToken, token_id)
     if token is None or (owner is not None and token.user_id != owner.id):
@@ -253,5 +278,8 @@ def revoke_token(session: Session, *, token_id: int, now: datetime,
                        + (f" of {owner.username}." if owner is not None else "."))
     if token.revoked_at is None:
         token.revoked_at = to_utc(now)
-    session.flush()
+        session.flush()
+        system_audit.record(session, actor=actor, action="revoke_token",
+                            subject=f"token {token.id}", details={"user_id": token.user_id},
+                            now=now)
     return token

@@ -4,6 +4,18 @@ Each event's hash is SHA-256 over the previous event's hash and a canonical JSON
 of the event (sorted keys, no spaces, UTF-8), so editing, deleting or reordering any event of a
 case breaks the chain from that point on. The case row keeps the head of its chain and its
 version (the last sequence number), so removing the newest events is detected too.
+
+The event's personal content (`data`, the form it recorded, and `reason`, free text) is hashed
+through a digest kept beside it (`data_digest`): the chain covers the digest, and verification
+checks the content against the digest. Anonymisation (ooc/retention.py) can then remove the
+content and the chain still verifies; verification skips the content check only for the cases
+that an anonymisation recorded in the system chain (ooc/system_audit.py) names.
+
+Verification also replays every case's events and compares the result with the case row (both
+tracks' states, the recorded data, the case manager, the version), so editing the case row is
+found. What the database alone cannot show (a rewound trail with its case row rewound too, a
+chain recomputed after an edit, a deleted case) is found against a signed checkpoint kept
+outside the database (ooc/anchor.py).
 """
 
 from __future__ import annotations
@@ -21,13 +33,24 @@ from sqlmodel import Session
 from ooc.calendar import to_utc
 from ooc.definitions import Transition
 from ooc.machine import WorkflowRegistry
-from ooc.models import AuditEvent, Case
+from ooc.models import TRACK_COLUMNS, AuditEvent, Case
 
 GENESIS = "0" * 64
 CREATE = "create"
 MIGRATE = "migrate_workflow"
 HASHED_FIELDS = ("case_id", "seq", "at", "actor", "role", "trigger", "track", "from_state",
-                 "to_state", "reason_code", "reason", "data", "workflow_name", "workflow_version")
+                 "to_state", "reason_code", "data_digest", "workflow_name", "workflow_version")
+# The event's columns: the hashed ones and the content the digest covers.
+EVENT_FIELDS = (*HASHED_FIELDS, "reason", "data")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_digest(data: dict[str, Any], reason: str | None) -> str:
+    """SHA-256 of an event's personal content: the form it recorded and its reason."""
+    return hashlib.sha256(canonical_json({"data": data, "reason": reason}).encode()).hexdigest()
 
 
 def iso_utc(at: datetime) -> str:
@@ -35,14 +58,17 @@ def iso_utc(at: datetime) -> str:
 
 
 def _payload(values: dict[str, Any]) -> dict[str, Any]:
-    payload = {name: values[name] for name in HASHED_FIELDS}
+    payload = {name: values.get(name) for name in HASHED_FIELDS}
+    if not payload["data_digest"]:
+        payload["data_digest"] = content_digest(values["data"], values.get("reason"))
     payload["at"] = iso_utc(payload["at"])
     return payload
 
 
 def chain_hash(prev_hash: str, values: dict[str, Any]) -> str:
-    canonical = json.dumps(_payload(values), sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False)
+    """The hash of an event whose columns are `values`; its `data_digest` is worked out from
+    its data and reason when `values` has none."""
+    canonical = canonical_json(_payload(values))
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
 
 
@@ -56,6 +82,7 @@ def append_event(session: Session, *, prev_hash: str, **values: Any) -> dict[str
     values["at"] = to_utc(values["at"])
     for name in ("reason_code", "reason", "from_state"):
         values.setdefault(name, None)
+    values["data_digest"] = content_digest(values["data"], values["reason"])
     row = {**values, "prev_hash": prev_hash, "hash": chain_hash(prev_hash, values)}
     row["id"] = session.connection().execute(_INSERT_EVENT, row).inserted_primary_key[0]
     return row
@@ -76,7 +103,7 @@ def apply_records(data: dict[str, Any], transition: Transition, actor: str, at: 
 
 # --- verification ----------------------------------------------------------------------------
 
-_EVENT_COLUMNS = [getattr(AuditEvent, name) for name in HASHED_FIELDS] + [
+_EVENT_COLUMNS = [getattr(AuditEvent, name) for name in EVENT_FIELDS] + [
     AuditEvent.prev_hash, AuditEvent.hash]
 
 
@@ -88,8 +115,9 @@ def _events_in_order(session: Session, case_ids: list[int] | None = None) -> Ite
 
 
 def _check_case(case_id: int, version: int | None, head: str | None,
-                events: list[Any]) -> list[str]:
-    """The problems in one case's chain (`version`/`head` None: the case row is missing)."""
+                events: list[Any], *, redacted: bool = False) -> list[str]:
+    """The problems in one case's chain (`version`/`head` None: the case row is missing).
+    `redacted`: the case was anonymised, so its events' content no longer matches its digest."""
     problems = []
     last_seq, last_hash = 0, GENESIS
     for row in events:
@@ -102,7 +130,8 @@ def _check_case(case_id: int, version: int | None, head: str | None,
         if row.prev_hash != last_hash:
             problems.append(f"{where}: does not follow the event before it "
                             "(an earlier event was edited, deleted or reordered).")
-        if chain_hash(row.prev_hash, row._asdict()) != row.hash:
+        if (chain_hash(row.prev_hash, row._asdict()) != row.hash
+                or not redacted and content_digest(row.data, row.reason) != row.data_digest):
             problems.append(f"{where}: its contents were changed after it was written.")
         last_seq, last_hash = row.seq, row.hash
     if version is None:
@@ -130,13 +159,21 @@ def _events_by_case(session: Session) -> Iterator[tuple[int, list[Any]]]:
         yield case_id, events
 
 
-def verify_trail(session: Session) -> tuple[int, int, list[str]]:
+_CASE_COLUMNS = (Case.id, Case.version, Case.audit_head, Case.workflow_version, Case.state,
+                 Case.victim_state, Case.data, Case.case_manager)
+
+
+def verify_trail(session: Session, registry: WorkflowRegistry | None = None,
+                 anonymised: frozenset[int] | set[int] = frozenset()) -> tuple[int, int,
+                                                                                  list[str]]:
     """Check every case's chain: (cases checked, events checked, problems in plain words).
 
-    Cases and events are streamed side by side in id order, so memory does not grow with the
-    size of the trail.
+    With a `registry`, each case's events are also replayed and the result compared with the
+    case row. `anonymised`: the cases an anonymisation in the system chain names (their events'
+    content was removed on purpose). Cases and events are streamed side by side in id order,
+    so memory does not grow with the size of the trail.
     """
-    cases = session.execute(select(Case.id, Case.version, Case.audit_head).order_by(Case.id)
+    cases = session.execute(select(*_CASE_COLUMNS).order_by(Case.id)
                             .execution_options(yield_per=5000))
     chains = _events_by_case(session)
     problems: list[str] = []
@@ -152,11 +189,37 @@ def verify_trail(session: Session) -> tuple[int, int, list[str]]:
             event_count += len(chain[1])
             chain = next(chains, None)
         else:
-            problems += _check_case(case.id, case.version, case.audit_head, chain[1])
+            found = _check_case(case.id, case.version, case.audit_head, chain[1],
+                                redacted=case.id in anonymised)
+            if registry is not None and not found:
+                found = replay_differences(registry, case, chain[1])
+            problems += found
             case_count += 1
             event_count += len(chain[1])
             case, chain = next(cases, None), next(chains, None)
     return case_count, event_count, problems
+
+
+def replay_differences(registry: WorkflowRegistry, case: Any, events: list[Any]) -> list[str]:
+    """How the case row differs from what its events say it should be (none: it agrees)."""
+    try:
+        snap = replay(registry, events)
+    except Exception as e:  # an event the workflow cannot replay is itself a finding
+        return [f"Case {case.id}: its events cannot be replayed ({e})."]
+    expected = {f"the {track} track's state": (snap.states.get(track), getattr(case, column))
+                for track, column in TRACK_COLUMNS.items()}
+    expected |= {"the recorded data": (snap.data, case.data),
+                 "the case manager": (snap.case_manager, case.case_manager),
+                 "the version": (snap.version, case.version),
+                 "the workflow version": (snap.workflow_version, case.workflow_version)}
+    problems = []
+    for what, (replayed, stored) in expected.items():
+        if replayed != stored:
+            shown = ("" if what == "the recorded data"
+                     else f": the events say {replayed!r}, the case record says {stored!r}")
+            problems.append(f"Case {case.id}: {what} in the case record does not match its "
+                            f"events (the case record was changed){shown}.")
+    return problems
 
 
 # --- replay ----------------------------------------------------------------------------------
@@ -223,6 +286,7 @@ def export_events(session: Session, out: IO[str]) -> int:
             "data": row.data,
             "workflow_name": row.workflow_name,
             "workflow_version": row.workflow_version,
+            "data_digest": row.data_digest,
             "prev_hash": row.prev_hash,
             "hash": row.hash,
         }

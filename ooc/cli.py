@@ -27,12 +27,10 @@ app = typer.Typer(help="ooc: out-of-court disposal workflow engine.", no_args_is
                   pretty_exceptions_enable=False, add_completion=False)
 workflow_app = typer.Typer(help="Check workflow files and migrate cases between versions.",
                            no_args_is_help=True)
-audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
 users_app = typer.Typer(help="Add users, issue and revoke API tokens, sign users out.",
                         no_args_is_help=True)
 import_app = typer.Typer(help="Import referrals from a CSV file.", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
-app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 cli_tokens.register(users_app)
 app.add_typer(import_app, name="import")
@@ -128,6 +126,17 @@ def _now(value: str | None) -> datetime:
         raise fail(f"Error: '{value}' is not a date or time; write it like 2026-03-27 or "
                    "2026-03-27T14:30.") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def command_line_actor() -> str:
+    """Who a change made from the command line is recorded as (in the system chain)."""
+    import getpass
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return f"command line ({who})"[:64]
 
 
 def _user(session: Session, username: str):
@@ -277,7 +286,8 @@ def users_add(
         password.encode("utf-8")  # raises, with a message, for a password that is not UTF-8
         with unit_of_work(_engine()) as session:
             user = add_user(session, username=username, roles=role, password=password,
-                            display_name=name)
+                            display_name=name, actor=command_line_actor(),
+                            now=datetime.now(UTC))
             created = f"Created user {user.username} ({', '.join(user.roles)})."
         typer.echo(created)
 
@@ -528,73 +538,7 @@ def workflow_migrate(
                    f"version {from_version} to {to_version}.")
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain of every case, and that the figures' tables agree with the events;
-    exit 1 naming each problem."""
-    from ooc.audit import verify_trail
-    from ooc.figures.facts import facts_differences
-
-    with reporting_errors():
-        engine = _engine()
-        with Session(engine) as session:
-            cases, events, problems = verify_trail(session)
-            stale = facts_differences(session, _registry())
-        for problem in problems + stale:
-            typer.echo(problem, err=True)
-        if problems:
-            raise fail(f"The audit trail is NOT intact: {len(problems)} problem"
-                       f"{'s' if len(problems) != 1 else ''} in {cases} cases and "
-                       f"{events} events.")
-        typer.echo(f"The audit trail is intact: {cases} cases, {events} events checked.")
-        if stale:
-            raise fail("The figures' tables do not agree with the audit trail.")
-        typer.echo("The figures' tables agree with the audit trail.")
-
-
-@audit_app.command("refresh-facts")
-def audit_refresh_facts() -> None:
-    """Rewrite the figures' tables (case, decision and step facts) from the audit trail."""
-    from ooc.db import unit_of_work
-    from ooc.figures.facts import refresh_facts
-    from ooc.models import Case
-
-    with reporting_errors():
-        engine = _engine()
-        with unit_of_work(engine) as session:
-            cases = session.exec(select(func.count()).select_from(Case)).one()
-            typer.echo(f"Rewriting the figures' tables for {cases} cases...", err=True)
-            refresh_facts(session, _registry())
-        typer.echo(f"The figures' tables were rewritten from the audit trail ({cases} cases).")
-
-
-@audit_app.command("export")
-def audit_export(
-    out: Annotated[Path | None, typer.Option(help="Write to this file (default: standard "
-                                                  "output).")] = None,
-) -> None:
-    """Write every audit event as one JSON object per line."""
-    from ooc.audit import export_events
-
-    check_out_folder(out)
-    with reporting_errors():
-        engine = _engine()
-        with Session(engine) as session:
-            if out is None:
-                count = export_events(session, sys.stdout)
-            else:
-                with out.open("w", encoding="utf-8") as f:
-                    count = export_events(session, f)
-        typer.echo(f"Exported {count} events.", err=True)
-
-
 app.add_typer(__import__("ooc.cli_data", fromlist=["app"]).app)  # backup, restore, SAR
-
-
-if __name__ == "__main__":
-    app()
-
-
 report_app = typer.Typer(help="Board reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
@@ -712,3 +656,16 @@ def plan_export(
                 raise fail(f"Error: cannot write {out}: {e.strerror}.") from None
         if out:
             typer.echo(f"Wrote {len(rows)} actions to {out}.")
+
+
+from ooc.cli_audit import audit_app  # noqa: E402  (its own module: `ooc audit ...`)
+
+app.add_typer(audit_app, name="audit")
+
+from ooc.cli_retention import retention_app  # noqa: E402  (its own module: `ooc retention`)
+
+app.add_typer(retention_app, name="retention")
+
+
+if __name__ == "__main__":  # last, so that `python -m ooc.cli` has every command group
+    app()

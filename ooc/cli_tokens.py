@@ -27,7 +27,7 @@ def users_token(
 ) -> None:
     """Print a new API token for a user (on the last line); keep it secret."""
     from ooc.accounts import issue_token
-    from ooc.cli import _engine, _settings, reporting_errors
+    from ooc.cli import _engine, _settings, command_line_actor, reporting_errors
     from ooc.db import unit_of_work
 
     lifetime = timedelta(days=days) if days else _settings().token_lifetime
@@ -35,7 +35,7 @@ def users_token(
     with reporting_errors():
         with unit_of_work(_engine()) as session:
             token = issue_token(session, username=username, now=now, lifetime=lifetime,
-                                label=label)
+                                label=label, actor=command_line_actor())
         typer.echo(f"API token for {username}, until {uk_time(now + lifetime)} (shown once; "
                    "send it as 'Authorization: Bearer TOKEN'):")
         typer.echo(token)
@@ -70,12 +70,13 @@ def users_revoke_token(
 ) -> None:
     """Stop an API token working, at once."""
     from ooc.accounts import revoke_token
-    from ooc.cli import _engine, reporting_errors
+    from ooc.cli import _engine, command_line_actor, reporting_errors
     from ooc.db import unit_of_work
 
     with reporting_errors():
         with unit_of_work(_engine()) as session:
-            revoke_token(session, token_id=token_id, now=datetime.now(UTC))
+            revoke_token(session, token_id=token_id, now=datetime.now(UTC),
+                         actor=command_line_actor())
         typer.echo(f"API token {token_id} is revoked.")
 
 

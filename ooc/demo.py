@@ -50,6 +50,7 @@ DEMO_USERS = {
     "victimworker1": ("Demo Victim Worker One", ["victim_worker"]),
     "board1": ("Demo Board Member One", ["board"]),
     "admin1": ("Demo Administrator One", ["admin"]),
+    "dataprotection1": ("Demo Data Protection Officer One", ["data_protection"]),
 }
 
 # Invented names, so no demo child can be mistaken for a real one.

@@ -156,6 +156,10 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = json_column(default_factory=dict)
     workflow_name: str = Field(max_length=64)
     workflow_version: int
+    # SHA-256 of `data` and `reason` (the event's personal content): the chain hashes this
+    # digest rather than the content itself, so that anonymisation can remove the content and
+    # the chain still verifies (ooc/audit.py, ooc/retention.py).
+    data_digest: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -428,7 +432,10 @@ class SignInSession(SQLModel, table=True):
 
 
 class AccessLog(SQLModel, table=True):
-    """Who viewed which child's case, when, and through what."""
+    """Who viewed which child's case, when, from which address, and through what. Not chained
+    row by row (that would make every view wait for the one before it): `ooc audit checkpoint`
+    signs a digest of every row, so a row deleted or changed afterwards is found (ooc/anchor.py).
+    """
 
     __tablename__ = "access_log"
 
@@ -437,6 +444,25 @@ class AccessLog(SQLModel, table=True):
     username: str = Field(max_length=64, index=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     view: str = Field(max_length=64)
+    address: str | None = Field(default=None, max_length=64)  # the client's IP address
+
+
+class SystemEvent(SQLModel, table=True):
+    """A change to who can do what (users, roles, passwords, tokens, the quorum rule) or to
+    the trail itself (an anonymisation): one hash chain for the whole service, written by the
+    functions in ooc/ that make the change (ooc/system_audit.py)."""
+
+    __tablename__ = "system_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: datetime
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64, index=True)
+    subject: str = Field(max_length=200)
+    details: dict[str, Any] = json_column(default_factory=dict)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
 
 
 class QuorumRule(SQLModel, table=True):

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from ooc import system_audit
 from ooc.calendar import to_utc
 from ooc.definitions import Definition, Option, Quorum
 from ooc.errors import FieldProblem, InvalidForm, RoleNotAllowed
@@ -142,4 +143,8 @@ def change_quorum(session: Session, *, definition: Definition, agencies: list[Op
                       updated_by=actor.username)
     session.add(rule)
     session.flush()
+    system_audit.record(session, actor=actor.username, action="change_quorum",
+                        subject=definition.name,
+                        details={"agencies": rule.agencies, "required": rule.required,
+                                 "minimum_others": rule.minimum_others}, now=now)
     return rule

@@ -45,6 +45,13 @@ class Settings:
     # This many wrong passwords in a row lock an account for `lockout`.
     max_failed_sign_ins: int = 5
     lockout: timedelta = timedelta(minutes=15)
+    # The key that signs audit checkpoints (ooc/anchor.py): a file kept outside the database.
+    audit_key_file: Path | None = None
+    # Retention (ooc/retention.py): closed cases are anonymised this many years after
+    # `retention_from`: "last_action" (the case's last event) or "eighteenth_birthday"
+    # (whichever is later of the last action and the child's 18th birthday).
+    retention_years: int | None = 6  # None: not a whole number (refused when used)
+    retention_from: str = "last_action"
 
     @property
     def cookies_https_only(self) -> bool:
@@ -64,4 +71,18 @@ class Settings:
             token_lifetime=timedelta(days=_whole_number(environ, "OOC_TOKEN_DAYS", 90)),
             max_failed_sign_ins=_whole_number(environ, "OOC_SIGN_IN_ATTEMPTS", 5),
             lockout=timedelta(minutes=_whole_number(environ, "OOC_LOCKOUT_MINUTES", 15)),
+            audit_key_file=Path(environ["OOC_AUDIT_KEY_FILE"])
+            if environ.get("OOC_AUDIT_KEY_FILE") else None,
+            retention_years=_number_or_none(environ.get("OOC_RETENTION_YEARS"), 6),
+            retention_from=environ.get("OOC_RETENTION_FROM") or "last_action",
         )
+
+
+def _number_or_none(value: str | None, default: int) -> int | None:
+    """A whole number, or None for one that is not (refused where it is used)."""
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return None

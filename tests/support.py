@@ -35,6 +35,7 @@ USERS = {
     "victim_worker": ["victim_worker"],
     "board": ["board"],
     "admin": ["admin"],
+    "data_protection": ["data_protection"],
 }
 
 

@@ -14,7 +14,8 @@ from tests.support import NOW, Walker
 from tests.web_support import sign_in
 
 CASE_VIEWERS = {"case_manager", "manager", "chair", "victim_worker"}
-EVERYONE = {"police", "case_manager", "manager", "chair", "victim_worker", "board", "admin"}
+EVERYONE = {"police", "case_manager", "manager", "chair", "victim_worker", "board", "admin",
+            "data_protection"}
 
 # (method, path): the users (one per role, see tests/support.USERS) who may use it.
 PAGES = {
@@ -22,6 +23,9 @@ PAGES = {
     ("GET", "/caseload"): {"case_manager"},
     ("GET", "/cases/{case_id}"): CASE_VIEWERS,
     ("GET", "/cases/{case_id}/print"): CASE_VIEWERS,
+    # Who viewed a case: managers (their team's cases) and data protection (any case).
+    ("GET", "/cases/{case_id}/views"): {"manager", "data_protection"},
+    ("GET", "/access-log"): {"manager", "data_protection"},
     ("GET", "/cases/{case_id}/actions/{trigger}"): CASE_VIEWERS,
     ("POST", "/cases/{case_id}/actions/{trigger}"): CASE_VIEWERS,
     ("GET", "/referrals/new"): {"police", "case_manager"},

@@ -78,14 +78,15 @@ def test_an_edited_event_is_named(session, two_cases):
 
 def test_an_edited_and_rehashed_event_breaks_the_next_link(session, two_cases):
     first, _ = two_cases
-    from ooc.audit import chain_hash
+    from ooc.audit import chain_hash, content_digest
 
     event = session.get(AuditEvent, _event_id(session, first.id, 3))
     values = event.model_dump()
     values["reason"] = "forged"
+    values["data_digest"] = content_digest(values["data"], "forged")  # as a forger would
     forged_hash = chain_hash(event.prev_hash, values)
-    _sql(session, "UPDATE audit_events SET reason = 'forged', hash = :h WHERE id = :id",
-         h=forged_hash, id=event.id)
+    _sql(session, "UPDATE audit_events SET reason = 'forged', data_digest = :d, hash = :h "
+         "WHERE id = :id", d=values["data_digest"], h=forged_hash, id=event.id)
     _, _, problems = verify_trail(session)
     assert problems == [f"Case {first.id}, event 4 (countersign): does not follow the event "
                         "before it (an earlier event was edited, deleted or reordered)."]

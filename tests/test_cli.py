@@ -90,7 +90,7 @@ def test_audit_verify_and_export(cli_env, session, registry, users, tmp_path):
     broken = run("audit", "verify")
     assert broken.exit_code == 1
     assert f"Case {case.id}, event 2 (take_case): its contents were changed" in broken.output
-    assert "The audit trail is NOT intact: 1 problem in 1 cases and 4 events." in broken.output
+    assert "The audit trail is NOT intact: 1 problem in 1 cases and 4 events" in broken.output
 
 
 def test_verify_notices_figures_tables_out_of_step_and_refresh_facts_mends_them(

@@ -54,7 +54,7 @@ def test_users_add_creates_a_user_who_can_sign_in(cli_env, session):
     (["--role", "manager"], "short\n", "The password must be at least 12 characters long."),
     (["--role", "wizard"], PASSWORD + "\n",
      "Give one or more roles from: police, case_manager, panel_chair, manager, victim_worker, "
-     "board, admin ('wizard' is not one)."),
+     "board, admin, data_protection ('wizard' is not one)."),
 ])
 def test_users_add_refuses_a_weak_password_or_an_unknown_role(cli_env, session, args, stdin,
                                                               message):

@@ -167,6 +167,8 @@ def test_every_route_of_a_case_keeps_to_the_team(client, session, north_case, us
             wrong.append(f"{what}: {response.status_code}")
 
     for method, path in sorted(PAGES):  # pages (forms: the POST with a valid token, above)
+        if path.endswith("/views") and username.endswith("_cm"):
+            continue  # who viewed a case is for managers, whatever the team (tests/test_access)
         if "{case_id}" in path and "referrals" not in path and method == "GET":
             check(f"{method} {path}", _request(client, method, path, ids))
     for method, path in sorted(API):

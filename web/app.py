@@ -21,6 +21,7 @@ from web import errors
 from web.deps import Services
 from web.inputs import refuse_nul
 from web.routes import (
+    access_log,
     account,
     admin,
     api,
@@ -76,7 +77,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
     for area in (auth, account, cases, search, referrals, panel, manager, quality, victims, board,
-                 figures, plan, admin):
+                 figures, plan, admin, access_log):
         app.include_router(area.router)
     app.mount("/api/v1", api.create_api(app.state.services))
     return app

@@ -61,11 +61,18 @@ NAVIGATION = [
     ("Board", "/board", {"board", "manager", "admin"}),
     ("Improvement plan", "/plan", {"board", "manager", "admin"}),
     ("Admin", "/admin", {"admin"}),
+    ("Access log", "/access-log", {"data_protection"}),
 ]
 
 
 class CsrfFailed(Exception):
     """A form arrived without the token of the session that showed it."""
+
+
+def client_address(request: Request) -> str | None:
+    """The client's IP address, for the access log (behind a proxy, as uvicorn's
+    --forwarded-allow-ips lets it read X-Forwarded-For)."""
+    return request.client.host if request.client else None
 
 
 def csrf_token(request: Request) -> str:

@@ -224,7 +224,9 @@ def decision_facts_select(registry: WorkflowRegistry, scoped: bool) -> Select:
     are written first."""
     next_at = func.lead(EVENTS.c.at, type_=EVENTS.c.at.type).over(
         partition_by=EVENTS.c.case_id, order_by=EVENTS.c.seq)
-    decision = (select(EVENTS, next_at.label("next_at"))
+    # Only the columns used: migration 0007 runs this on a schema older than the model's.
+    decision = (select(EVENTS.c.id, EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.at, EVENTS.c.trigger,
+                       EVENTS.c.data, next_at.label("next_at"))
                 .where(EVENTS.c.trigger == "record_decision", _of(EVENTS, scoped))
                 .subquery("decision"))
     data = decision.c.data

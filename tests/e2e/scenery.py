@@ -31,6 +31,7 @@ USERS = {
     "victim_worker": ("Test Victim Worker", ["victim_worker"]),
     "board": ("Test Board Member", ["board"]),
     "admin": ("Test Administrator", ["admin"]),
+    "data_protection": ("Test Data Protection Officer", ["data_protection"]),
 }
 
 # The user who acts for each role, and the page that role lands on after signing in.
@@ -42,6 +43,7 @@ ROLE_USERS = {
     "victim_worker": "victim_worker",
     "board": "board",
     "admin": "admin",
+    "data_protection": "data_protection",
 }
 HOME_PAGES = {
     "police": "/referrals/new",
@@ -51,6 +53,7 @@ HOME_PAGES = {
     "victim_worker": "/victims",
     "board": "/board",
     "admin": "/admin",
+    "data_protection": "/access-log",
 }
 
 # The application's clock starts on Monday 16 March 2026, after every set-up event (those are

@@ -45,6 +45,7 @@ REQUIRED_PAGES = {
     "victim_worker": ["/victims", "/search"],
     "board": ["/board", "/board/figures", "/plan"],
     "admin": ["/admin", "/board"],
+    "data_protection": ["/access-log", "/cases/1/views"],
 }
 # Forms that may safely be sent empty to see their error state: they refuse, and save nothing.
 EMPTY_SUBMITTABLE = {"/referrals/new", "/referrals/upload", "/panel/meetings/new",

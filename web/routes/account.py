@@ -29,7 +29,8 @@ def account(request: Request, session: SessionDep, services: ServicesDep,
 def revoke_own_token(request: Request, token_id: ItemId, session: SessionDep,
                      services: ServicesDep, user: CurrentUser, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
-    revoke_token(session, token_id=token_id, now=services.clock(), owner=user)
+    revoke_token(session, token_id=token_id, now=services.clock(), owner=user,
+                 actor=user.username)
     flash(request, f"API token {token_id} is revoked: it no longer works.")
     return RedirectResponse("/account", status_code=303)
 

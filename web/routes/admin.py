@@ -46,6 +46,7 @@ ROLE_HINTS = {
     "victim_worker": "Contacts victims, records their views and restorative justice.",
     "board": "Sees the board's figures; never a child's record.",
     "admin": "Manages users, roles and the quorum rule.",
+    "data_protection": "Sees who viewed a child's case; never the record itself.",
 }
 
 
@@ -102,7 +103,8 @@ def new_user_form(request: Request, user: Admin) -> Response:
 
 
 @router.post("/admin/users/new")
-async def new_user(request: Request, session: SessionDep, user: Admin) -> Response:
+async def new_user(request: Request, session: SessionDep, services: ServicesDep,
+                   user: Admin) -> Response:
     form = await request.form()
     check_csrf(request, form.get("csrf_token"))
     values = {"username": (form.get("username") or "").strip(),
@@ -113,7 +115,8 @@ async def new_user(request: Request, session: SessionDep, user: Admin) -> Respon
         added = add_user(session, username=values["username"], roles=values["roles"],
                          password=form.get("password") or "",
                          display_name=values["display_name"] or None,
-                         team=values["team"] or None)
+                         team=values["team"] or None, actor=user.username,
+                         now=services.clock())
     except InvalidForm as refusal:
         session.rollback()
         problems, errors = problems_of(refusal)
@@ -149,7 +152,8 @@ def revoke_users_token(request: Request, user_id: ItemId, token_id: ItemId, sess
                        services: ServicesDep, user: Admin, form: PostedForm) -> Response:
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
-    revoke_token(session, token_id=token_id, now=services.clock(), owner=person)
+    revoke_token(session, token_id=token_id, now=services.clock(), owner=person,
+                 actor=user.username)
     flash(request, f"{person.username}'s API token {token_id} is revoked: it no longer works.")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
@@ -178,7 +182,7 @@ def update_roles(request: Request, user_id: ItemId, session: SessionDep,
     person = _user(session, user_id)
     roles = [role for role in ROLES if role in form.getlist("roles")]
     try:
-        change_roles(session, user=person, roles=roles, by=user)
+        change_roles(session, user=person, roles=roles, by=user, now=services.clock())
     except InvalidForm as refusal:
         return _refused(request, session, services, user, user_id, refusal, chosen=roles)
     flash(request, f"{person.username}'s roles are now "
@@ -192,7 +196,8 @@ def change_password(request: Request, user_id: ItemId, session: SessionDep,
     check_csrf(request, form.get("csrf_token"))
     person = _user(session, user_id)
     try:
-        reset_password(session, user=person, password=form.get("password") or "")
+        reset_password(session, user=person, password=form.get("password") or "",
+                       by=user, now=services.clock())
     except InvalidForm as refusal:
         return _refused(request, session, services, user, user_id, refusal)
     flash(request, f"{person.username} has a new password and has been signed out everywhere. "
@@ -207,7 +212,7 @@ def change_active(request: Request, user_id: ItemId, session: SessionDep,
     person = _user(session, user_id)
     active = form.get("active") == "yes"
     try:
-        set_active(session, user=person, active=active, by=user)
+        set_active(session, user=person, active=active, by=user, now=services.clock())
     except InvalidForm as refusal:
         return _refused(request, session, services, user, user_id, refusal)
     flash(request, f"{person.username} can sign in again." if active else

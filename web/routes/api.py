@@ -37,6 +37,7 @@ from ooc.models import Case, User
 from web import errors
 from web.deps import Forbidden, Services, ServicesDep, SessionDep, SignInRequired
 from web.inputs import ItemId, refuse_nul
+from web.pages import client_address
 
 WORKFLOW = "oocd"  # the workflow new referrals start on (its latest version)
 DEFAULT_LIMIT = 50
@@ -328,6 +329,9 @@ class AuditEventOut(BaseModel):
     data: dict[str, Any]
     workflow_name: str
     workflow_version: int
+    data_digest: str = Field(description="SHA-256 of `data` and `reason`; the hash covers this "
+                                         "digest, so a case's personal data can be removed when "
+                                         "it is anonymised and the chain still verifies.")
     prev_hash: str
     hash: str = Field(description="SHA-256 chaining this event to the one before it.")
 
@@ -467,7 +471,7 @@ def create_api(services: Services) -> FastAPI:
     @api.get("/cases", response_model=CaseList, tags=["cases"], summary="List cases",
              responses=errors_for(401, 403, 422))
     def list_cases(
-        session: SessionDep, user: CaseViewer,
+        request: Request, session: SessionDep, user: CaseViewer,
         state: Annotated[list[str] | None, Query(
             description="The main track's state; repeat for several.")] = None,
         victim_state: Annotated[list[str] | None, Query(
@@ -495,16 +499,20 @@ def create_api(services: Services) -> FastAPI:
         # One row more than asked for says whether there is another page, without a count.
         rows = session.exec(query.order_by(Case.id).offset(offset).limit(limit + 1)).all()
         more = len(rows) > limit
-        # The list names the children: each one shown is a view, in the access log.
+        # The list names the children: each one shown is a view, in the access log (a look-up
+        # by police reference too, named as such: it finds a child from the police's number).
         log_list_view(session, user=user, case_ids=[row.id for row in rows[:limit]],
-                      view="api case list", now=services.clock())
+                      view="api police reference look-up" if police_reference is not None
+                      else "api case list", now=services.clock(),
+                      address=client_address(request))
         return CaseList(items=[case_summary(registry, row) for row in rows[:limit]],
                         limit=limit, offset=offset, next_offset=offset + limit if more else None)
 
     @api.get("/cases/{case_id}", response_model=CaseDetail, tags=["cases"],
              summary="A child's case, with what the caller can do now",
              responses=errors_for(401, 403, 404))
-    def get_case(case_id: ItemId, session: SessionDep, user: CaseViewer) -> CaseDetail:
+    def get_case(request: Request, case_id: ItemId, session: SessionDep,
+                 user: CaseViewer) -> CaseDetail:
         """Both tracks' states, the child and the referral, open deadlines with working days
         left, and the triggers the caller can fire now (`available`) or cannot, with the reasons
         (`blocked`). The view is written to the access log."""
@@ -545,7 +553,8 @@ def create_api(services: Services) -> FastAPI:
                                     reasons=list(a.reasons))
                      for a in actions if not a.allowed],
         )
-        log_view(session, user=user, case_id=case.id, view="api case", now=now)
+        log_view(session, user=user, case_id=case.id, view="api case", now=now,
+                 address=client_address(request))
         return detail
 
     @api.post("/cases/{case_id}/transitions", response_model=TransitionOut, tags=["cases"],
@@ -570,7 +579,8 @@ def create_api(services: Services) -> FastAPI:
 
     @api.get("/cases/{case_id}/audit", response_model=AuditTrail, tags=["cases"],
              summary="A case's audit trail", responses=errors_for(401, 403, 404))
-    def audit_trail(case_id: ItemId, session: SessionDep, user: CaseViewer) -> AuditTrail:
+    def audit_trail(request: Request, case_id: ItemId, session: SessionDep,
+                    user: CaseViewer) -> AuditTrail:
         """Every event of the case, oldest first, hash-chained (`ooc audit verify` checks the
         chain). The view is written to the access log."""
         case = case_for(session, user=user, case_id=case_id, registry=registry)
@@ -579,10 +589,12 @@ def create_api(services: Services) -> FastAPI:
                           trigger=e.trigger, track=e.track, from_state=e.from_state,
                           to_state=e.to_state, reason_code=e.reason_code, reason=e.reason,
                           data=e.data, workflow_name=e.workflow_name,
-                          workflow_version=e.workflow_version, prev_hash=e.prev_hash,
+                          workflow_version=e.workflow_version, data_digest=e.data_digest,
+                          prev_hash=e.prev_hash,
                           hash=e.hash)
             for e in case_events(session, case.id)])
-        log_view(session, user=user, case_id=case.id, view="api audit", now=services.clock())
+        log_view(session, user=user, case_id=case.id, view="api audit", now=services.clock(),
+                 address=client_address(request))
         return trail
 
     return api

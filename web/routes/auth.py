@@ -19,7 +19,7 @@ router = APIRouter()
 # Where each role starts, in order of preference for people with several roles.
 HOME_PAGES = [("case_manager", "/caseload"), ("panel_chair", "/panel"), ("manager", "/manager"),
               ("victim_worker", "/victims"), ("police", "/referrals/new"), ("board", "/board"),
-              ("admin", "/admin")]
+              ("admin", "/admin"), ("data_protection", "/access-log")]
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from ooc import service
-from ooc.access import CASE_VIEWERS, case_for, log_view
+from ooc.access import CASE_VIEWERS, case_for, log_list_view, log_view, may_read_view_log
 from ooc.accounts import display_names
 from ooc.audit import case_events
 from ooc.calendar import uk_date, uk_time
@@ -33,7 +33,7 @@ from ooc.record import (
 from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
 from web.forms import form_values, problems_of, read_form
 from web.inputs import ItemId
-from web.pages import check_csrf, flash, render_page
+from web.pages import check_csrf, client_address, flash, render_page
 
 router = APIRouter()
 CaseViewer = Annotated[User, Depends(require_roles(*CASE_VIEWERS))]
@@ -80,6 +80,8 @@ def caseload(request: Request, session: SessionDep, services: ServicesDep,
                                  .order_by(Case.referral_date, Case.id)
                                  .limit(NEW_REFERRALS_SHOWN)).all()
     waiting_count = session.exec(select(func.count()).select_from(Case).where(*waiting)).one()
+    log_list_view(session, user=user, view="caseload", now=now, address=client_address(request),
+                  case_ids=[r["case"].id for r in rows] + [c.id for c in new_referrals])
     return render_page(request, "pages/caseload.html",
                        {"title": "My caseload", "rows": rows, "new_referrals": new_referrals,
                         "waiting_count": waiting_count}, user=user)
@@ -106,8 +108,11 @@ def case_page(request: Request, case_id: ItemId, session: SessionDep, services: 
         "actions": actions,
         "record": record,
         "timeline": _timeline(services, events, record),
+        "can_see_views": may_read_view_log(session, user=user, case=case,
+                                           registry=services.registry),
     }
-    log_view(session, user=user, case_id=case.id, view="case page", now=now)
+    log_view(session, user=user, case_id=case.id, view="case page", now=now,
+             address=client_address(request))
     return render_page(request, "pages/case.html", context, user=user)
 
 
@@ -118,7 +123,8 @@ def case_print(request: Request, case_id: ItemId, session: SessionDep, services:
     now = services.clock()
     case = load_case(session, services, user, case_id)
     definition = services.registry.get(case.workflow_name, case.workflow_version)
-    log_view(session, user=user, case_id=case.id, view="printed record", now=now)
+    log_view(session, user=user, case_id=case.id, view="printed record", now=now,
+             address=client_address(request))
     return render_page(request, "pages/case_print.html", {
         "title": f"Case record: {case.child_name}", "case": case, "print_view": True,
         "printed_at": now, **_where_the_case_is(session, definition, case),
@@ -209,7 +215,7 @@ def action_form(request: Request, case_id: ItemId, trigger: str, session: Sessio
     values = typed or {f.name: request.query_params[f.name] for f in transition.fields
                        if request.query_params.get(f.name)} or None
     log_view(session, user=user, case_id=case.id, view=f"action form: {trigger}",
-             now=services.clock())
+             now=services.clock(), address=client_address(request))
     page = _action_page(request, session, services, user, case, transition, values=values,
                         reason=reason, reason_code=reason_code, draft=draft)
     return page
@@ -301,6 +307,8 @@ def _confirm_page(request, session, services, user, checked: service.Checked, fo
     if reason:
         answers.append(Row("Explanation" if reason_code else "Reason", reason, long=True))
     record = build_record(session, registry=services.registry, case=checked.case)
+    log_view(session, user=user, case_id=checked.case.id, view="check your answers",
+             now=services.clock(), address=client_address(request))
     return render_page(request, "pages/confirm.html", {
         "title": f"Check before you {transition.label[0].lower()}{transition.label[1:]}",
         "case": checked.case, "transition": transition, "answers": answers,
@@ -333,6 +341,8 @@ def _conflict_page(request, session, services, user, case_id, trigger, form, con
         kept = transition
     except OocError:
         kept = None  # the action no longer applies: the text is shown, to copy what is needed
+    log_view(session, user=user, case_id=case.id, view="changed by someone else",
+             now=services.clock(), address=client_address(request))
     page = render_page(request, "pages/conflict.html", {
         "title": "Someone else changed this case", "case": case, "message": conflict.message,
         "changes": changes, "typed": typed, "kept": kept}, user=user, status_code=409)

@@ -12,12 +12,12 @@ from sqlmodel import Session, select
 from starlette.responses import Response
 
 from ooc import service
-from ooc.access import viewable
+from ooc.access import log_list_view, viewable
 from ooc.calendar import ENGLAND_AND_WALES, local_date, to_utc
 from ooc.deadlines import DeadlineStatus
 from ooc.models import Case, Deadline, User
 from web.deps import ServicesDep, SessionDep, require_roles
-from web.pages import render_page
+from web.pages import client_address, render_page
 
 router = APIRouter()
 Manager = Annotated[User, Depends(require_roles("manager"))]
@@ -119,5 +119,7 @@ def queues(request: Request, session: SessionDep, services: ServicesDep,
             })
         rows.sort(key=lambda r: (r["since"], r["case"].id))
         shown.append({"queue": queue, "rows": rows})
+    log_list_view(session, user=user, case_ids=[c.id for c in cases], view="manager queues",
+                  now=now, address=client_address(request))
     return render_page(request, "pages/manager.html",
                        {"title": "Manager queues", "queues": shown}, user=user)

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from ooc import panels
+from ooc.access import log_list_view
 from ooc.calendar import CALENDAR_FIRST, local_date
 from ooc.definitions import Definition, Option, Quorum
 from ooc.errors import NotFound
@@ -22,7 +23,7 @@ from ooc.models import Case, PanelMeeting, User
 from ooc.quorum import describe, effective_quorum, known_agencies
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.inputs import ItemId
-from web.pages import check_csrf, flash, render_page
+from web.pages import check_csrf, client_address, flash, render_page
 
 router = APIRouter()
 PanelChair = Annotated[User, Depends(require_roles("panel_chair"))]
@@ -230,6 +231,8 @@ def meeting_page(request: Request, meeting_id: ItemId, session: SessionDep, serv
                         f"?{panels.meeting_field(decide)}={meeting.id}")
             agenda.append({"case": case, "indicated": indicated,
                            "link": None if blocked else link, "blocked": blocked})
+    log_list_view(session, user=user, case_ids=[row["case"].id for row in agenda],
+                  view="panel agenda", now=now, address=client_address(request))
     return render_page(request, "pages/panel_meeting.html", {
         "title": f"Panel meeting on {meeting.held_on:%d %B %Y}",
         "meeting": meeting,

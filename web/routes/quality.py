@@ -19,7 +19,7 @@ from ooc.record import build_record
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of
 from web.inputs import ItemId
-from web.pages import check_csrf, flash, render_page
+from web.pages import check_csrf, client_address, flash, render_page
 
 router = APIRouter()
 Manager = Annotated[User, Depends(require_roles("manager"))]
@@ -82,7 +82,8 @@ async def draw(request: Request, quarter: str, session: SessionDep, services: Se
 def _audit_page(request, session, services, user, audit, case, *, values=None, errors=None,
                 problems=None, status_code=200):
     answers = values if values is not None else audit.answers
-    log_view(session, user=user, case_id=case.id, view="quality audit", now=services.clock())
+    log_view(session, user=user, case_id=case.id, view="quality audit", now=services.clock(),
+             address=client_address(request))
     return render_page(request, "pages/quality_audit.html", {
         "title": f"Quality audit of case {case.id}", "audit": audit, "case": case,
         "record": build_record(session, registry=services.registry, case=case),

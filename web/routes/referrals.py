@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from ooc import service
-from ooc.access import CASE_VIEWERS
+from ooc.access import CASE_VIEWERS, log_view
 from ooc.deadlines import list_open_deadlines
 from ooc.errors import NotFound, OocError
 from ooc.imports import column_guide, import_referrals, template_csv
@@ -19,7 +19,7 @@ from ooc.models import Case, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of, read_form
 from web.inputs import ItemId
-from web.pages import check_csrf, render_page
+from web.pages import check_csrf, client_address, render_page
 
 router = APIRouter()
 Referrer = Annotated[User, Depends(require_roles("police", "case_manager"))]
@@ -75,6 +75,8 @@ def referral_received(request: Request, case_id: ItemId, session: SessionDep,
                        "listed under My referrals.")
     deadlines = list_open_deadlines(session, registry=services.registry,
                                     now=services.clock(), case_id=case.id)
+    log_view(session, user=user, case_id=case.id, view="referral received",
+             now=services.clock(), address=client_address(request))
     return render_page(request, "pages/referral_received.html", {
         "title": "Referral received", "case": case, "deadlines": deadlines,
         "can_open_case": bool(set(CASE_VIEWERS) & set(user.roles))}, user=user)

@@ -23,7 +23,7 @@ from ooc.calendar import local_date
 from ooc.inputs import whole_number
 from ooc.models import Case, User
 from web.deps import PostedForm, ServicesDep, SessionDep, require_roles
-from web.pages import check_csrf, render_page
+from web.pages import check_csrf, client_address, render_page
 
 router = APIRouter()
 CaseViewer = Annotated[User, Depends(require_roles(*CASE_VIEWERS))]
@@ -135,7 +135,8 @@ def search_page(request: Request, session: SessionDep, services: ServicesDep,
                             token=token, results=results, status_code=404,
                             message=no_such_page(request, results, "these results"))
     log_list_view(session, user=user, case_ids=[c.id for c in results.cases],
-                  view="search results", now=services.clock())
+                  view="search results", now=services.clock(),
+                  address=client_address(request))
     response = _search_page(request, session, services, user, people=people, values=values,
                             results=results, token=token)
     return response
@@ -198,6 +199,7 @@ def my_referrals(request: Request, session: SessionDep, services: ServicesDep,
     if results.pages > 1:
         context["title"] = f"My referrals (page {results.number} of {results.pages})"
     log_list_view(session, user=user, case_ids=[c.id for c in results.cases],
-                  view="my referrals", now=services.clock())
+                  view="my referrals", now=services.clock(),
+                  address=client_address(request))
     response = render_page(request, "pages/my_referrals.html", context, user=user)
     return response

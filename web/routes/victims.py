@@ -11,13 +11,14 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import select
 from starlette.responses import Response
 
+from ooc.access import log_list_view
 from ooc.calendar import local_date
 from ooc.deadlines import DeadlineStatus
 from ooc.definitions import Definition
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, Deadline, User
 from web.deps import ServicesDep, SessionDep, require_roles
-from web.pages import render_page
+from web.pages import client_address, render_page
 
 router = APIRouter()
 VictimWorker = Annotated[User, Depends(require_roles("victim_worker"))]
@@ -91,6 +92,9 @@ def victims(request: Request, session: SessionDep, services: ServicesDep,
     # Most urgent first; cases with no deadline running last, oldest referral first.
     rows.sort(key=lambda r: (not r["deadlines"],
                              r["deadlines"][0].due_on if r["deadlines"] else date.max))
+    log_list_view(session, user=user, view="victims", now=services.clock(),
+                  address=client_address(request),
+                  case_ids=[r["case"].id for r in rows] + [r["case"].id for r in to_inform])
     return render_page(request, "pages/victims.html", {
         "title": "Victims", "awaiting": rows, "to_inform": to_inform,
     }, user=user)
