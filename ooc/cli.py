@@ -265,6 +265,10 @@ IMPORT_HELP = "\n\n".join([
     "nothing new: correct the rejected rows and import the whole file again.",
     "A wrong header row (an unknown, repeated or missing column) or a file that is not UTF-8 CSV "
     "imports nothing.",
+    "Every row is checked before anything is written; the cases are then written in batches of "
+    "500, each committed on its own, so that the service stays usable during a big import. If "
+    "the import stops part way, the cases written are complete: run the same command again to "
+    "finish. Progress goes to standard error: a bar on a terminal, plain lines otherwise.",
     "Exit status: 0 when no row was rejected; 1 when any row was rejected or the file could not "
     "be imported.",
 ])

@@ -40,9 +40,16 @@ The rules
   form or the API: types, required cells and the referral guards (aged 10 to 17 at the offence,
   offence not after the referral), plus the lengths the database allows (a police reference of
   at most 64 characters, for example), so that a row too long for PostgreSQL is rejected with
-  the same reason on SQLite. Each row stands on its own: a valid row becomes a case even
-  when other rows are rejected, and a rejected row leaves nothing behind (each row is written in
-  its own SAVEPOINT). Rows are numbered as a spreadsheet numbers them: the header is row 1.
+  the same reason on SQLite. Rows are numbered as a spreadsheet numbers them: the header is
+  row 1. Every row is checked before anything is written (`check_referrals` only reads).
+- The rows that passed are then written in batches (`ooc.import_batches`): each batch is a
+  short transaction of its own, so a big import never holds the database for long and the
+  service stays usable meanwhile; a case and everything written with it (audit event,
+  deadlines, figures' row, search keys) are in the same batch, so no case is ever
+  half-written. A rejected row is never written; the command line imports the other rows and
+  lists it, the web upload refuses a file with any rejected row (writing nothing).
+- If a batch cannot be written (`ImportInterrupted`), the batches before it stay; importing the
+  same file again creates just the rest.
 - A row whose police reference already has a case, or repeats the reference of an earlier row in
   the file, is skipped as a duplicate, never a second case (the first row with a reference is the
   one that counts). So importing the same file again creates nothing new, and a file whose
@@ -52,8 +59,8 @@ The rules
 - Rows whose cells are all blank (spreadsheets often export some at the end) are ignored; a file
   with no other rows is refused.
 
-Like every service, `import_referrals` only flushes: the caller commits once, or rolls back
-(a dry run).
+Unlike the other services, `import_referrals` commits, batch by batch, through sessions of its
+own: that is what keeps a 50,000-row import from locking everyone else out.
 """
 
 from __future__ import annotations

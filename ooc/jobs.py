@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ooc.calendar import to_utc
 from ooc.errors import NotFound, OocError
@@ -79,8 +79,3 @@ def job_for(session: Session, *, job_id: int, user: User, now: datetime) -> Job:
         session.refresh(job)
     return job
 
-
-def jobs_of(session: Session, *, owner: str, kind: str, limit: int = 5) -> list[Job]:
-    """A person's latest jobs of one kind, newest first."""
-    return list(session.exec(select(Job).where(Job.owner == owner, Job.kind == kind)
-                             .order_by(Job.id.desc()).limit(limit)))

@@ -128,3 +128,17 @@ def test_an_upload_is_imported_in_a_thread_of_its_own(client, engine):
         page = client.get(sent.url.path)
     assert "1200 referrals created" in text_of(page.text)
     assert len(references(engine)) == 1200
+
+
+def test_a_job_marked_failed_while_it_waited_writes_nothing(client, engine, clock, held_jobs):
+    """A job silent so long that it was marked failed (its process seemed gone) must not
+    carry on writing if it was only slow: its next batch is refused and rolled back."""
+    token = sign_in(client, "police")
+    sent = upload(client, token, EXAMPLE.read_bytes())
+    clock[0] += timedelta(minutes=3)
+    assert "did not finish" in text_of(client.get(sent.url.path).text)
+    for work in held_jobs:
+        work()
+    assert references(engine) == []
+    with Session(engine) as check:
+        assert check.exec(select(Job.status)).one() == "failed"
