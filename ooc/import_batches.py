@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
@@ -69,14 +69,28 @@ class BatchFailed(OocError):
         self.written = written
 
 
+# On PostgreSQL, one index lookup per reference, whatever the planner knows of the table: as
+# `police_reference IN (500 references)` it scanned the whole table, comparing each row with
+# each reference, when its statistics were missing or predated a big import (225 ms a batch
+# at 50,000 cases, half the import's time).
+_LOOK_UP_EACH = text(
+    "SELECT r.ref, (SELECT c.id FROM cases c WHERE c.police_reference = r.ref) "
+    "FROM unnest(CAST(:refs AS varchar[])) AS r(ref)")
+
+
 def existing_cases(session: Session, references: Sequence[str]) -> dict[str, int]:
     """The case id of each reference that already has a case."""
     found: dict[str, int] = {}
     unique = sorted(set(references))
+    postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(unique), LOOKUP_ROWS):
         part = unique[start:start + LOOKUP_ROWS]
-        found.update(session.exec(select(Case.police_reference, Case.id)
-                                  .where(Case.police_reference.in_(part))).all())
+        if postgres:
+            found.update((ref, case_id) for ref, case_id in
+                         session.execute(_LOOK_UP_EACH, {"refs": part}) if case_id is not None)
+        else:
+            found.update(session.exec(select(Case.police_reference, Case.id)
+                                      .where(Case.police_reference.in_(part))).all())
     return found
 
 
