@@ -3,8 +3,10 @@ request that asked for it, with its progress kept in a row that a page shows.
 
 A job runs in the process that started it. Its row says how far it got (`done` of `total`) and
 when it last made progress (`heartbeat_at`, written in the same transaction as the work it
-counts). A job that is still "running" but silent for longer than `STALE_AFTER` has stopped
-with its process (a restart, a crash): whoever reads it first marks it failed, saying so.
+counts). A job still "running" but silent for longer than `STALE_AFTER` has stopped with its
+process (a restart, a crash): it is shown as failed (`stopped`), without a write on reading,
+and should it only have been slow, its next step is refused (`record_progress`), so what the
+page said stays true.
 """
 
 from __future__ import annotations
@@ -43,12 +45,20 @@ def start_job(session: Session, *, kind: str, owner: str, title: str, total: int
 
 
 def record_progress(session: Session, *, job_id: int, done: int, now: datetime) -> None:
-    """Count `done` steps, in the transaction of the work they count; JobStopped if the job
-    was marked failed meanwhile (that work is then rolled back with it)."""
-    result = session.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING)
-                             .values(done=done, heartbeat_at=to_utc(now)))
+    """Count `done` steps, in the transaction of the work they count; JobStopped if the job is
+    no longer running, or was silent so long that it is shown as stopped (that work is then
+    rolled back with it)."""
+    at = to_utc(now)
+    result = session.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING,
+                                               Job.heartbeat_at >= at - STALE_AFTER)
+                             .values(done=done, heartbeat_at=at))
     if result.rowcount != 1:
         raise JobStopped(f"Job {job_id} is no longer running.")
+
+
+def stopped(job: Job, now: datetime) -> bool:
+    """The job says it is running, but has been silent too long: its process has gone."""
+    return job.status == RUNNING and to_utc(job.heartbeat_at) < to_utc(now) - STALE_AFTER
 
 
 def end_job(session: Session, *, job_id: int, now: datetime, result: dict[str, Any],
@@ -59,23 +69,11 @@ def end_job(session: Session, *, job_id: int, now: datetime, result: dict[str, A
         finished_at=to_utc(now), heartbeat_at=to_utc(now)))
 
 
-def fail_stopped_jobs(session: Session, *, now: datetime) -> int:
-    """Mark failed every running job silent for longer than STALE_AFTER; how many."""
-    at = to_utc(now)
-    result = session.execute(update(Job).where(Job.status == RUNNING,
-                                               Job.heartbeat_at < at - STALE_AFTER)
-                             .values(status=FAILED, errors=[STOPPED], finished_at=at))
-    return result.rowcount
-
-
-def job_for(session: Session, *, job_id: int, user: User, now: datetime) -> Job:
+def job_for(session: Session, *, job_id: int, user: User) -> Job:
     """The job, for the person who started it or an administrator; NotFound for anyone else
     (its page would name the children of the file)."""
     job = session.get(Job, job_id)
     if job is None or (job.owner != user.username and "admin" not in user.roles):
         raise NotFound(f"There is no upload {job_id} of yours.")
-    if job.status == RUNNING and to_utc(job.heartbeat_at) < to_utc(now) - STALE_AFTER:
-        fail_stopped_jobs(session, now=now)
-        session.refresh(job)
     return job
 

@@ -17,14 +17,16 @@ from ooc.deadlines import list_open_deadlines
 from ooc.errors import NotFound, OocError
 from ooc.import_jobs import create_import_job, report_from_json, run_import_job, start_in_thread
 from ooc.imports import check_referrals, column_guide, template_csv
-from ooc.jobs import FAILED, RUNNING, job_for
+from ooc.jobs import FAILED, RUNNING, STOPPED, job_for, stopped
 from ooc.models import Case, User
-from web.deps import CurrentUser, ServicesDep, SessionDep, require_roles
+from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of, read_form
 from web.pages import check_csrf, render_page
 
 router = APIRouter()
 Referrer = Annotated[User, Depends(require_roles("police", "case_manager"))]
+# An upload's page is for its uploader; administrators may look at any (job_for says which).
+UploadViewer = Annotated[User, Depends(require_roles("police", "case_manager", "admin"))]
 
 # The largest CSV file the upload page takes (several thousand referrals).
 MAX_UPLOAD_MB = 5
@@ -186,14 +188,16 @@ start_background = start_in_thread
 
 @router.get("/referrals/uploads/{job_id}")
 def upload_progress(request: Request, job_id: int, session: SessionDep, services: ServicesDep,
-                    user: CurrentUser) -> Response:
+                    user: UploadViewer) -> Response:
     """An upload's import: its progress while it runs (the page refreshes itself), then what
     it did. Only for the person who uploaded the file (and administrators)."""
-    job = job_for(session, job_id=job_id, user=user, now=services.clock())
-    running = job.status == RUNNING
+    job = job_for(session, job_id=job_id, user=user)
+    gone = stopped(job, services.clock())
+    running = job.status == RUNNING and not gone
     return render_page(request, "pages/referral_upload_job.html", {
         "title": "Importing referrals" if running else "Upload referrals", "job": job,
-        "running": running, "failed": job.status == FAILED,
+        "running": running, "failed": job.status == FAILED or gone,
+        "errors": [STOPPED] if gone else job.errors,
         "percent": job.done * 100 // job.total if job.total else 100,
         "refresh_seconds": REFRESH_SECONDS if running else None,
         "report": None if running else report_from_json(job.result),
