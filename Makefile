@@ -43,6 +43,7 @@ bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/web.py
 	$(PY) bench/metrics.py
+	$(PY) bench/imports.py
 
 lint: setup
 	$(PY) -m ruff check ooc web tests bench migrations

@@ -308,6 +308,10 @@ IMPORT_HELP = "\n\n".join([
     "nothing new: correct the rejected rows and import the whole file again.",
     "A wrong header row (an unknown, repeated or missing column) or a file that is not UTF-8 CSV "
     "imports nothing.",
+    "Every row is checked before anything is written; the cases are then written in batches of "
+    "500, each committed on its own, so that the service stays usable during a big import. If "
+    "the import stops part way, the cases written are complete: run the same command again to "
+    "finish. Progress goes to standard error: a bar on a terminal, plain lines otherwise.",
     "Exit status: 0 when no row was rejected; 1 when any row was rejected or the file could not "
     "be imported.",
 ])
@@ -322,8 +326,8 @@ def import_referrals_command(
                                                           "create nothing.")] = False,
 ) -> None:
     """Import referrals from a CSV file (the help shown is IMPORT_HELP)."""
-    from ooc.db import unit_of_work
-    from ooc.imports import import_referrals
+    from ooc.imports import check_referrals, write_plan
+    from ooc.progress import progress_to
 
     try:
         data = file.read_bytes()
@@ -333,52 +337,33 @@ def import_referrals_command(
         raise fail(f"Error: {file} is a folder, not a CSV file.") from None
     except OSError as e:
         raise fail(f"Error: cannot read {file}: {e.strerror}.") from None
+    now = datetime.now(UTC)
     with reporting_errors():
         engine = _engine()
         registry = _registry()
-        with unit_of_work(engine) as session:
+        # Every row is checked before anything is written; the rows are then written in short
+        # transactions of their own, so that the service stays usable during a big import.
+        with Session(engine, expire_on_commit=False) as session:
             user = _user(session, actor)
-            with _row_progress() as progress:
-                report = import_referrals(session, registry=registry, actor=user, rows=data,
-                                          now=datetime.now(UTC), progress=progress)
-            if dry_run:
-                session.rollback()
-    _print_import_report(file, report, dry_run=dry_run)
+            plan = check_referrals(session, registry=registry, actor=user, rows=data, now=now)
+        report = plan.report
+        if not dry_run:
+            with progress_to(sys.stderr, label="Importing referrals", verb="imported",
+                             noun="rows", from_total=PROGRESS_FROM_ROWS) as progress:
+                report = write_plan(engine, plan, registry=registry, actor=user, now=now,
+                                    progress=progress)
+    _print_import_report(file, report, dry_run=dry_run, would_create=len(plan.pending))
     if not report.ok:
         raise typer.Exit(1)
 
 
-@contextmanager
-def _row_progress() -> Iterator:
-    """A progress callback that shows a bar on standard error for big files."""
-    bar = None
-    shown = 0
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar, shown
-        if total < PROGRESS_FROM_ROWS:
-            return
-        if bar is None:
-            bar = typer.progressbar(length=total, label="Importing referrals",
-                                    file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - shown)
-        shown = done
-
-    try:
-        yield progress
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-
-
-def _print_import_report(file: Path, report, *, dry_run: bool) -> None:
+def _print_import_report(file: Path, report, *, dry_run: bool, would_create: int) -> None:
     def rows(n: int) -> str:
         return f"{n} row{'' if n == 1 else 's'}"
 
-    typer.echo(f"Read {rows(report.rows)} from {file}"
+    typer.echo(f"Read {rows(report.rows + (would_create if dry_run else 0))} from {file}"
                + (f" ({report.blank_rows} blank ignored)." if report.blank_rows else "."))
-    created = len(report.created)
+    created = would_create if dry_run else len(report.created)
     typer.echo(f"{'Would create' if dry_run else 'Created'} {created} "
                f"case{'' if created == 1 else 's'}.")
     if report.duplicates:

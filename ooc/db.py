@@ -23,7 +23,10 @@ SQLITE_PRAGMAS = {
     "journal_mode": "WAL",
     "synchronous": "FULL",
     "foreign_keys": "ON",
-    "busy_timeout": "10000",
+    # A writer waits this long for another's write lock before "database is locked". Writes
+    # are short (an import commits every 500 rows, a fraction of a second), so a page that
+    # writes the access log waits milliseconds; the margin is for a slow disk under load.
+    "busy_timeout": "30000",
     # Reads through a memory map of the file's first GiB, shared by every connection and
     # worker, rather than a read() into each connection's own 2 MB page cache: a search that
     # checks a thousand scattered cases took 9 ms and takes 2 (bench/web.py, 100,000 cases).

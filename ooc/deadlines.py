@@ -30,13 +30,26 @@ def _open(case_id: int, rule: DeadlineRule, start: date, calendar: WorkingDayCal
                     due_on=due_date(rule, start, calendar))
 
 
+def referral_deadline_rows(definition: Definition, case_id: int, referral: dict,
+                           calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> list[dict]:
+    """The `deadlines` rows a new case opens: those that run from referral dates (the first of
+    `from_fields` that is present)."""
+    rows = []
+    for rule in definition.deadlines:
+        start = next((referral[f] for f in rule.from_fields if referral.get(f)), None)
+        if start is not None:
+            rows.append({"case_id": case_id, "name": rule.name, "started_on": start,
+                         "due_on": due_date(rule, start, calendar), "met_at": None,
+                         "cancelled_at": None})
+    return rows
+
+
 def open_referral_deadlines(session: Session, *, definition: Definition, case: Case,
                             calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> None:
     """Deadlines that run from referral dates (the first of `from_fields` that is present)."""
-    for rule in definition.deadlines:
-        start = next((getattr(case, f) for f in rule.from_fields if getattr(case, f)), None)
-        if start is not None:
-            session.add(_open(case.id, rule, start, calendar))
+    referral = {f: getattr(case, f) for rule in definition.deadlines for f in rule.from_fields}
+    for row in referral_deadline_rows(definition, case.id, referral, calendar):
+        session.add(Deadline(**row))
 
 
 def _ends_case(definition: Definition, t: Transition, to_state: str) -> bool:

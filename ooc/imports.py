@@ -40,9 +40,16 @@ The rules
   form or the API: types, required cells and the referral guards (aged 10 to 17 at the offence,
   offence not after the referral), plus the lengths the database allows (a police reference of
   at most 64 characters, for example), so that a row too long for PostgreSQL is rejected with
-  the same reason on SQLite. Each row stands on its own: a valid row becomes a case even
-  when other rows are rejected, and a rejected row leaves nothing behind (each row is written in
-  its own SAVEPOINT). Rows are numbered as a spreadsheet numbers them: the header is row 1.
+  the same reason on SQLite. Rows are numbered as a spreadsheet numbers them: the header is
+  row 1. Every row is checked before anything is written (`check_referrals` only reads).
+- The rows that passed are then written in batches (`ooc.import_batches`): each batch is a
+  short transaction of its own, so a big import never holds the database for long and the
+  service stays usable meanwhile; a case and everything written with it (audit event,
+  deadlines, figures' row, search keys) are in the same batch, so no case is ever
+  half-written. A rejected row is never written; the command line imports the other rows and
+  lists it, the web upload refuses a file with any rejected row (writing nothing).
+- If a batch cannot be written (`ImportInterrupted`), the batches before it stay; importing the
+  same file again creates just the rest.
 - A row whose police reference already has a case, or repeats the reference of an earlier row in
   the file, is skipped as a duplicate, never a second case (the first row with a reference is the
   one that counts). So importing the same file again creates nothing new, and a file whose
@@ -52,8 +59,8 @@ The rules
 - Rows whose cells are all blank (spreadsheets often export some at the end) are ignored; a file
   with no other rows is refused.
 
-Like every service, `import_referrals` only flushes: the caller commits once, or rolls back
-(a dry run).
+Unlike the other services, `import_referrals` commits, batch by batch, through sessions of its
+own: that is what keeps a 50,000-row import from locking everyone else out.
 """
 
 from __future__ import annotations
@@ -67,19 +74,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy.exc import DataError, IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from ooc import service
 from ooc.calendar import ENGLAND_AND_WALES, WorkingDayCalendar
 from ooc.definitions import Definition, FormField
 from ooc.errors import GuardsFailed, InvalidForm, OocError, RoleNotAllowed
+from ooc.import_batches import (
+    BATCH_ROWS,
+    BatchFailed,
+    PendingRow,
+    Written,
+    existing_cases,
+    write_in_batches,
+)
 from ooc.machine import WorkflowRegistry
 from ooc.models import Case, User
 from ooc.spreadsheet import csv_text
 
-# References looked up in the database per query when checking for existing cases.
-_LOOKUP_BATCH = 500
 SAVE_AS = ("In your spreadsheet program choose Save As and the format 'CSV UTF-8 (comma "
            "delimited)', then import that file.")
 
@@ -344,33 +357,6 @@ def _max_lengths() -> dict[str, int]:
             if getattr(c.type, "length", None)}
 
 
-def _existing_cases(session: Session, references: list[str]) -> dict[str, int]:
-    """The case id of each reference that already has a case."""
-    found: dict[str, int] = {}
-    unique = sorted(set(references))
-    for start in range(0, len(unique), _LOOKUP_BATCH):
-        batch = unique[start:start + _LOOKUP_BATCH]
-        found.update(session.exec(select(Case.police_reference, Case.id)
-                                  .where(Case.police_reference.in_(batch))).all())
-    return found
-
-
-def _begin_for_savepoints(session: Session) -> None:
-    """Make sure the session's transaction has really begun on SQLite, holding the write lock.
-
-    Python's sqlite3 driver only sends BEGIN before the first INSERT/UPDATE/DELETE, so a
-    SAVEPOINT issued earlier would itself open (and its RELEASE commit) the transaction, and the
-    caller's rollback would no longer undo the rows before it. IMMEDIATE takes the write lock
-    now (waiting for another writer to finish), so the duplicate checks that follow cannot be
-    overtaken by another writer before this import writes."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    raw = connection.connection.dbapi_connection
-    if not getattr(raw, "in_transaction", True):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def _reasons(error: OocError, fields: dict[str, FormField],
              values: dict[str, str]) -> tuple[str, ...]:
     if isinstance(error, InvalidForm):
@@ -389,14 +375,20 @@ def _reasons(error: OocError, fields: dict[str, FormField],
     return (error.message, *error.reasons)
 
 
-def import_referrals(session: Session, *, registry: WorkflowRegistry, actor: User,
-                     rows: Source, now: datetime, workflow: str = "oocd",
-                     progress: Callable[[int, int], None] | None = None,
-                     calendar: WorkingDayCalendar = ENGLAND_AND_WALES) -> ImportReport:
-    """Create a case for each valid, new row of a referral file (see the module's notes).
+@dataclass
+class ImportPlan:
+    """A file checked row by row, with nothing written: the rows to create, and the report of
+    the rows skipped as duplicates or rejected."""
+
+    report: ImportReport
+    pending: list[PendingRow]
+
+
+def check_referrals(session: Session, *, registry: WorkflowRegistry, actor: User,
+                    rows: Source, now: datetime, workflow: str = "oocd") -> ImportPlan:
+    """Check every row of a referral file (see the module's notes), reading but never writing.
 
     `rows` is CSV text, its bytes, an open file, or dictionaries keyed by column name.
-    `progress(done, total)` is called as rows are handled. Only flushes: the caller commits.
     """
     definition = registry.latest(workflow)
     allowed = definition.referral.roles
@@ -435,56 +427,85 @@ def import_referrals(session: Session, *, registry: WorkflowRegistry, actor: Use
     if not parsed:
         raise ImportRefused("There are no referrals in this file: it has a header row but "
                             "nothing below it. Add one row per referral under the header.")
-    _begin_for_savepoints(session)
-    existing = _existing_cases(session, [v.get("police_reference", "") for _, v, _ in parsed])
+    existing = existing_cases(session, [v.get("police_reference", "") for _, v, _ in parsed])
     first_row: dict[str, int] = {}
-    total = len(parsed)
-    for done, (row, values, problems) in enumerate(parsed, start=1):
+    pending: list[PendingRow] = []
+    for row, values, problems in parsed:
         reference = values.get("police_reference", "")
         if reference and reference in existing:
             report.duplicates.append(DuplicateRow(row, reference, case_id=existing[reference]))
-        elif reference and reference in first_row:
+            continue
+        if reference and reference in first_row:
             report.duplicates.append(DuplicateRow(row, reference,
                                                   first_row=first_row[reference]))
+            continue
+        if reference:
+            first_row[reference] = row
+        problems = problems + [
+            f"{fields[name].label} is {len(value)} characters long; the most allowed is "
+            f"{lengths[name]}." for name, value in values.items()
+            if name in lengths and len(value) > lengths[name]]
+        if problems:
+            report.rejected.append(RejectedRow(row, reference, tuple(problems)))
+            continue
+        try:
+            checked = service.check_referral(registry=registry, actor=actor, referral=values,
+                                              now=now, workflow=workflow, session=session)
+        except OocError as e:
+            report.rejected.append(RejectedRow(row, reference, _reasons(e, fields, values)))
         else:
-            if reference:
-                first_row[reference] = row
-            problems = problems + [
-                f"{fields[name].label} is {len(value)} characters long; the most allowed is "
-                f"{lengths[name]}." for name, value in values.items()
-                if name in lengths and len(value) > lengths[name]]
-            if problems:
-                report.rejected.append(RejectedRow(row, reference, tuple(problems)))
-            else:
-                _create(session, registry=registry, actor=actor, now=now, calendar=calendar,
-                        workflow=workflow, row=row, values=values, fields=fields,
-                        report=report)
-        if progress is not None:
-            progress(done, total)
+            pending.append(PendingRow(row, checked.values["police_reference"], checked))
+    return ImportPlan(report, pending)
+
+
+class ImportInterrupted(OocError):
+    """A batch could not be written: the rows before it were imported, none after it.
+    `report` says what was done."""
+
+    def __init__(self, message: str, report: ImportReport):
+        super().__init__(message)
+        self.report = report
+
+
+def write_plan(engine: Engine, plan: ImportPlan, *, registry: WorkflowRegistry, actor: User,
+               now: datetime, calendar: WorkingDayCalendar = ENGLAND_AND_WALES,
+               batch_rows: int = BATCH_ROWS,
+               progress: Callable[[int, int], None] | None = None,
+               on_batch: Callable[[Session, int], None] | None = None) -> ImportReport:
+    """Create the cases of a checked file in short transactions (`ooc.import_batches`), and
+    complete its report; ImportInterrupted if a batch fails."""
+    report = plan.report
+    try:
+        written = write_in_batches(engine, plan.pending, registry=registry,
+                                   actor=actor.username, now=now, calendar=calendar,
+                                   batch_rows=batch_rows, progress=progress, on_batch=on_batch)
+    except BatchFailed as stopped:
+        _add_written(report, stopped.written)
+        raise ImportInterrupted(stopped.message, report) from stopped
+    _add_written(report, written)
     return report
 
 
-def _create(session: Session, *, registry: WorkflowRegistry, actor: User, now: datetime,
-            calendar: WorkingDayCalendar, workflow: str, row: int, values: dict[str, str],
-            fields: dict[str, FormField], report: ImportReport) -> None:
-    """One row in its own SAVEPOINT: a case, or nothing at all and the reasons why."""
-    reference = values.get("police_reference", "")
-    try:
-        with session.begin_nested():
-            case = service.create_case(session, registry=registry, actor=actor,
-                                       referral=values, now=now, workflow=workflow,
-                                       calendar=calendar)
-    except (OocError, DataError, IntegrityError) as e:
-        # Someone else may have created a case with this reference while the file was being
-        # imported (create_case then refuses it, or the unique index does): a duplicate.
-        other = _existing_cases(session, [reference]).get(reference) if reference else None
-        if other is not None:
-            report.duplicates.append(DuplicateRow(row, reference, case_id=other))
-        elif isinstance(e, OocError):
-            report.rejected.append(RejectedRow(row, reference, _reasons(e, fields, values)))
-        else:
-            reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
-            report.rejected.append(RejectedRow(
-                row, reference, (f"The database refused this row: {reason}.",)))
-    else:
-        report.created.append(CreatedRow(row, case.police_reference, case.id))
+def _add_written(report: ImportReport, written: list[Written]) -> None:
+    for batch in written:
+        report.created.extend(CreatedRow(*c) for c in batch.created)
+        report.duplicates.extend(DuplicateRow(row, reference, case_id=case_id)
+                                 for row, reference, case_id in batch.duplicates)
+    report.duplicates.sort(key=lambda d: d.row)
+
+
+def import_referrals(engine: Engine, *, registry: WorkflowRegistry, actor: User,
+                     rows: Source, now: datetime, workflow: str = "oocd",
+                     progress: Callable[[int, int], None] | None = None,
+                     calendar: WorkingDayCalendar = ENGLAND_AND_WALES,
+                     batch_rows: int = BATCH_ROWS) -> ImportReport:
+    """Check every row of a referral file, then create a case for each valid, new row in short
+    transactions of their own (committed here, batch by batch: see the module's notes).
+
+    `progress(done, total)` is called after each batch with the rows to create written so far.
+    """
+    with Session(engine) as session:
+        plan = check_referrals(session, registry=registry, actor=actor, rows=rows, now=now,
+                               workflow=workflow)
+    return write_plan(engine, plan, registry=registry, actor=actor, now=now,
+                      calendar=calendar, batch_rows=batch_rows, progress=progress)

@@ -58,6 +58,7 @@ PAGES = {
     ("POST", "/plan/objectives/{objective_id}/actions/new"): {"manager", "admin"},
     ("GET", "/plan/actions/{action_id}"): {"manager", "admin"},
     ("POST", "/plan/actions/{action_id}"): {"manager", "admin"},
+    ("GET", "/referrals/uploads/{job_id}"): {"police", "case_manager", "admin"},
     ("GET", "/admin"): {"admin"},
     ("GET", "/admin/users/new"): {"admin"},
     ("POST", "/admin/users/new"): {"admin"},
@@ -111,7 +112,7 @@ def ids(session, registry, users):
     return {"case_id": case.id, "trigger": "take_case", "meeting_id": meeting.id,
             "user_id": users["board"].id, "workflow": "oocd", "figure_id": "T1",
             "quarter": "2026-01-01", "audit_id": 1, "objective_id": 1, "action_id": 1,
-            "token_id": 1}
+            "token_id": 1, "job_id": 1}
 
 
 def _request(client, method: str, path: str, ids: dict):

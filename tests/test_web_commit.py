@@ -3,13 +3,14 @@ and rolls back everything if it raised; no route commits, and no page writes whe
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlmodel import SQLModel, func, select, text
 
+from ooc.jobs import start_job
 from ooc.models import AccessLog, PlanAction, PlanObjective
 from tests.support import NOW, Walker
 from tests.test_access import PAGES, _request
@@ -73,10 +74,14 @@ def test_reading_any_page_writes_nothing_but_the_access_log(client, session, reg
     session.flush()
     session.add(PlanAction(objective_id=objective.id, title="Track T2", owner="Chair",
                            original_due=date(2026, 1, 30), rag="amber", created_at=NOW))
+    # An upload's job silent long enough to be shown as stopped: shown so, not written so.
+    job = start_job(session, kind="referral_import", owner="police", title="monday.csv",
+                    total=3, now=NOW - timedelta(hours=1))
     session.commit()
     ids = {"case_id": case.id, "trigger": "record_review", "meeting_id": walker.meeting.id,
            "user_id": users["board"].id, "workflow": "oocd", "figure_id": "T1",
-           "quarter": "2026-01-01", "audit_id": 1, "objective_id": 1, "action_id": 1}
+           "quarter": "2026-01-01", "audit_id": 1, "objective_id": 1, "action_id": 1,
+           "job_id": job.id}
     before = _table_counts(session)
     for username in ("case_manager", "manager", "chair", "victim_worker", "board", "admin",
                      "police"):

@@ -13,10 +13,18 @@ from ooc.models import Case
 from tests.support import USERS, referral
 from tests.test_imports import csv_text
 from tests.web_support import sign_in
+from web.routes import referrals
 from web.routes.referrals import MAX_UPLOAD_BYTES
 
 EXAMPLE = Path(__file__).resolve().parent / "data" / "referrals.csv"
 UPLOAD_ROLES = {"police", "case_manager"}
+
+
+@pytest.fixture(autouse=True)
+def jobs_run_at_once(monkeypatch):
+    """An upload's import job runs as soon as it is started, before its page is shown (the
+    service runs it in a thread of its own: test_web_upload_jobs.py)."""
+    monkeypatch.setattr(referrals, "start_background", lambda work, name: work())
 
 
 def upload(client, token: str, data: bytes | str, filename: str = "referrals.csv"):
@@ -95,7 +103,7 @@ def test_the_page_explains_the_rules_and_the_columns(client):
     assert [c.name for c in page.context["columns"]][:3] == ["police_reference", "given_name",
                                                              "family_name"]
     words = text_of(page.text)
-    assert "valid rows are created even when other rows are rejected" in words
+    assert "If any row has a problem, nothing is imported" in words
     assert "Uploading the same file again creates nothing new" in words
     assert "The file must be smaller than 5 MB." in words
     assert 'enctype="multipart/form-data"' in page.text
@@ -110,6 +118,7 @@ def test_a_good_file_creates_the_cases_and_says_so(client, session):
     token = sign_in(client, "police")
     response = upload(client, token, EXAMPLE.read_bytes())
     assert response.status_code == 200
+    assert re.fullmatch(r"/referrals/uploads/\d+", response.url.path)
     report = response.context["report"]
     assert (len(report.created), len(report.duplicates), len(report.rejected)) == (5, 0, 0)
     assert response.context["can_view_cases"] is False  # police do not open YJS records
@@ -118,14 +127,16 @@ def test_a_good_file_creates_the_cases_and_says_so(client, session):
     assert "govuk-panel" in response.text
     assert "Referrals created" in words and "SYN/26/0005" in words
     assert 'href="/cases/' not in response.text
+    assert 'http-equiv="refresh"' not in response.text  # done: nothing more to wait for
     assert references(session) == [f"SYN/26/000{n}" for n in range(1, 6)]
 
 
-def test_rejected_rows_and_duplicates_are_listed_and_the_valid_rows_created(client, session,
-                                                                           registry, users):
+def test_a_file_with_any_bad_row_is_refused_whole_with_each_row_named_and_nothing_written(
+        client, session, registry, users):
     from tests.support import Walker
 
-    existing = Walker(session, registry, users).create(police_reference="OLD/1")
+    Walker(session, registry, users).create(police_reference="OLD/1")
+    session.commit()
     token = sign_in(client, "case_manager")
     response = upload(client, token, csv_text(
         referral(police_reference="WEB/1"),
@@ -134,23 +145,33 @@ def test_rejected_rows_and_duplicates_are_listed_and_the_valid_rows_created(clie
         referral(police_reference="WEB/1"),
         referral(police_reference="WEB/5", date_of_birth="2018-01-01"),
     ))
-    assert response.status_code == 200
-    report = response.context["report"]
-    assert [c.police_reference for c in report.created] == ["WEB/1"]
-    assert [(r.row, r.police_reference) for r in report.rejected] == [(3, "WEB/2"),
-                                                                      (6, "WEB/5")]
-    assert [d.row for d in report.duplicates] == [4, 5]
+    assert response.status_code == 422
+    problems = [p["text"] for p in response.context["problems"]]
+    assert problems[0] == ("2 rows of referrals.csv have a problem, so nothing was imported. "
+                           "Correct them and upload the whole file again.")
+    assert problems[1] == "Row 3 (WEB/2): Gravity score must be between 1 and 5."
+    assert problems[2].startswith("Row 6 (WEB/5): The child was 8 on the date of the offence")
+    assert all(p["href"] == "#file" for p in response.context["problems"])
     words = text_of(response.text)
-    assert "2 rows rejected" in words
-    assert "1 referral created and 2 rows skipped as duplicates" in words
+    assert "There is a problem" in words
+    assert "Rows with problems" in words
     assert "3 WEB/2 Gravity score must be between 1 and 5." in words
-    assert "6 WEB/5 The child was 8 on the date of the offence" in words
-    assert (f"4 OLD/1 Police reference OLD/1 already has a case (case {existing.id})."
-            in words)
+    assert references(session) == ["OLD/1"]  # nothing written, not even WEB/1
+
+    fixed = upload(client, token, csv_text(
+        referral(police_reference="WEB/1"), referral(police_reference="WEB/2"),
+        referral(police_reference="OLD/1"), referral(police_reference="WEB/1")))
+    assert fixed.status_code == 200
+    report = fixed.context["report"]
+    assert [c.police_reference for c in report.created] == ["WEB/1", "WEB/2"]
+    assert [d.row for d in report.duplicates] == [4, 5]
+    words = text_of(fixed.text)
+    assert "2 referrals created" in words
+    assert "4 OLD/1 Police reference OLD/1 already has a case" in words
     assert "5 WEB/1 Police reference WEB/1 is the same as in row 2 of this file." in words
     created = report.created[0].case_id
-    assert f'href="/cases/{created}"' in response.text  # case managers can open the case
-    assert references(session) == ["OLD/1", "WEB/1"]
+    assert f'href="/cases/{created}"' in fixed.text  # case managers can open the case
+    assert references(session) == ["OLD/1", "WEB/1", "WEB/2"]
 
 
 def test_uploading_the_same_file_again_creates_nothing(client, session):

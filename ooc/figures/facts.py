@@ -323,13 +323,16 @@ SELECTS = (
 )
 
 
-def _of(table, scoped: bool, column: str = "case_id") -> ColumnElement[bool]:
-    """The rows of the case given as the `case_id` parameter, or every row."""
+def _of(table, scoped: bool | str, column: str = "case_id") -> ColumnElement[bool]:
+    """The rows of the case given as the `case_id` parameter, of the cases given as the
+    `case_ids` list (`scoped="many"`), or every row."""
+    if scoped == "many":
+        return table.c[column].in_(bindparam("case_ids", expanding=True))
     return table.c[column] == bindparam("case_id") if scoped else true()
 
 
 @lru_cache(maxsize=16)
-def _statements(registry: WorkflowRegistry, scoped: bool) -> tuple:
+def _statements(registry: WorkflowRegistry, scoped: bool | str) -> tuple:
     """The deletes, then each table's SELECT, built once per registry: building them costs more
     than running them for one case."""
     return (tuple(delete(table).where(_of(table, scoped)) for table in TABLES),
@@ -359,6 +362,14 @@ def add_new_case_facts(session: Session, registry: WorkflowRegistry, case_id: in
     """The row of a case just created: it has no decisions or steps yet."""
     table, columns, query = _statements(registry, True)[1][0]
     _insert(session, table, columns, session.execute(query, {"case_id": case_id}).all())
+
+
+def add_new_cases_facts(session: Session, registry: WorkflowRegistry,
+                        case_ids: Sequence[int]) -> None:
+    """The rows of many cases just created (an import's batch), in one query."""
+    table, columns, query = _statements(registry, "many")[1][0]
+    _insert(session, table, columns,
+            session.execute(query, {"case_ids": list(case_ids)}).all())
 
 
 def _insert(session: Session, table, columns: Sequence[str], rows) -> None:

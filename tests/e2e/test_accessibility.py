@@ -30,6 +30,7 @@ from tests.e2e.browser import (
     pattern_of,
 )
 from tests.e2e.scenery import ROLE_USERS
+from tests.support import referral
 
 pytestmark = pytest.mark.browser
 
@@ -112,6 +113,34 @@ def _upload_with_a_rejected_row(crawl: Crawl, definition) -> list[str]:
     return problems
 
 
+def _upload_a_good_file(crawl: Crawl, definition) -> list[str]:
+    """The page of an upload's import job, once the import is done (it refreshes itself
+    until then)."""
+    page = crawl.page
+    page.goto("/referrals/upload")
+    values = referral(police_reference="E2E/UPLOAD/GOOD")
+    header = ",".join(f.name for f in definition.referral.fields)
+    row = ",".join(("yes" if values.get(f.name) else "no") if f.type == "bool" else
+                   str(values.get(f.name, "")) for f in definition.referral.fields)
+    page.locator("main input[type='file']").set_input_files(files=[{
+        "name": "referrals.csv", "mimeType": "text/csv",
+        "buffer": f"{header}\r\n{row}\r\n".encode()}])
+    form = page.locator("main form[method='post' i]").first
+    with page.expect_navigation():
+        form.locator("button").first.click()
+    where = "/referrals/uploads/{id} (an import job's page)"
+    for _ in range(10):
+        if not page.locator("meta[http-equiv='refresh']").count():
+            break
+        with page.expect_navigation(timeout=10_000):
+            pass
+    problems = []
+    if "E2E/UPLOAD/GOOD" not in main_text(page):
+        problems.append(f"{where}: the result does not list the row ({main_text(page)[:200]!r})")
+    problems.extend(describe_violations(where, accessibility_violations(page)))
+    return problems
+
+
 @pytest.mark.parametrize("role", ["signed_out", *ROLE_USERS])
 def test_every_page_a_role_can_reach_is_accessible(new_page, live_server, role):
     page = new_page(ROLE_USERS.get(role), preload_axe=True)
@@ -169,6 +198,7 @@ def test_every_page_a_role_can_reach_is_accessible(new_page, live_server, role):
         problems.extend(_submit_empty_and_check(crawl, path))
     if "/referrals/upload" in visited:
         problems.extend(_upload_with_a_rejected_row(crawl, definition))
+        problems.extend(_upload_a_good_file(crawl, definition))
 
     checked = sorted({pattern_of(v.final_path or urlsplit(v.path).path) for v in crawl.visits})
     print(f"{role}: checked {len(crawl.visits)} pages ({', '.join(checked)}); links not "
