@@ -17,8 +17,8 @@ from ooc.deadlines import list_open_deadlines
 from ooc.errors import NotFound, OocError
 from ooc.import_jobs import create_import_job, report_from_json, run_import_job, start_in_thread
 from ooc.imports import check_referrals, column_guide, template_csv
-from ooc.jobs import FAILED, RUNNING, STOPPED, job_for, stopped
 from ooc.inputs import whole_number
+from ooc.jobs import FAILED, RUNNING, STOPPED, job_for, stopped
 from ooc.models import Case, User
 from web.deps import ServicesDep, SessionDep, require_roles
 from web.forms import problems_of, read_form
