@@ -124,7 +124,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -348,10 +348,11 @@ def load_database(engine: Engine, template: Template, sizes: Sizes, chunk: int =
     with unit_of_work(engine) as session:  # the users who sign in (argon2 is slow by design)
         for n in range(1, CASE_MANAGERS + 1):
             add_user(session, username=bench_case_manager(n), roles=["case_manager"],
-                     password=PASSWORD, display_name=f"Bench Case Manager {n}")
+                     password=PASSWORD, display_name=f"Bench Case Manager {n}",
+                     now=datetime.now(UTC))
         # The countersign page is a manager's: of the same team (none) as the case managers.
         add_user(session, username=MANAGER, roles=["manager"], password=PASSWORD,
-                 display_name="Bench Manager")
+                 display_name="Bench Manager", now=datetime.now(UTC))
     say(f"  {CASE_MANAGERS + 1} users added through add_user (argon2) in "
         f"{time.perf_counter() - started:.1f} s")
     cases, events, deadlines = Case.__table__, AuditEvent.__table__, Deadline.__table__

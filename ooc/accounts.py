@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -65,7 +65,7 @@ def find_user(session: Session, username: str) -> User | None:
 
 def add_user(session: Session, *, username: str, roles: list[str], password: str,
              display_name: str | None = None, team: str | None = None,
-             actor: str | None = None, now: datetime | None = None) -> User:
+             now: datetime, actor: str | None = None) -> User:
     """Create a user; refuses unknown roles, weak passwords and names already taken. The
     creation is a system event by `actor` (None: the system itself, as in setting up)."""
     problems = [FieldProblem(name, message) for name, message in too_long(
@@ -97,7 +97,7 @@ def add_user(session: Session, *, username: str, roles: list[str], password: str
     system_audit.record(session, actor=actor, action="add_user", subject=username,
                         details={"roles": list(roles), "team": team,
                                  "display_name": user.display_name},
-                        now=now or datetime.now(UTC))
+                        now=now)
     return user
 
 

@@ -71,7 +71,7 @@ class Scenery:
 
 def add_users(session: Session) -> dict[str, User]:
     users = {name: add_user(session, username=name, roles=roles, password=PASSWORD,
-                            display_name=display)
+                            display_name=display, now=CLOCK_START)
              for name, (display, roles) in USERS.items()}
     session.commit()
     return users
